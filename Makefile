@@ -1,0 +1,36 @@
+# SOXauto: `make demo` runs the month-end job on the embedded demo lake; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 0.1
+SEED ?= 7
+FIRST_PERIOD ?= 2025-07
+PERIODS ?= 3
+LAKE ?= demo-lake
+
+.PHONY: install demo test bench clean lint
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(LAKE)/ground_truth.json: | $(STAMP)
+	$(BIN)/soxauto lake generate --out $(LAKE) --scale $(SCALE) --seed $(SEED) --first-period $(FIRST_PERIOD) --periods $(PERIODS)
+
+demo: $(STAMP) $(LAKE)/ground_truth.json
+	$(BIN)/python -m soxauto.demo --lake $(LAKE)
+
+test: $(STAMP)
+	bash scripts/test-deps.sh
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/extract_all.py
+
+clean:
+	rm -rf $(VENV) $(LAKE) .soxauto out

@@ -1,0 +1,63 @@
+"""``soxauto extract``: one catalog item, one entity, one period, to Parquet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..catalog import load_catalog
+from ..engines import connect
+from ..extract import extract, write_parquet
+from ..lake.binding import lake_binding, load_binding
+from ..period import Period
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("extract")
+    def extract_cmd(
+        item: str = typer.Argument(..., help="Catalog item id, e.g. IPE_08."),
+        period: str = typer.Option(..., "--period", help="YYYY-MM"),
+        entity: str = typer.Option(..., "--entity", help="Company id, e.g. EC_NG."),
+        lake: Optional[Path] = typer.Option(None, "--lake", help="Lake folder (embedded DuckDB binding)."),
+        binding: Optional[Path] = typer.Option(None, "--binding", help="Binding file instead of --lake."),
+        out: Path = typer.Option(Path("out"), "--out", help="Folder for the Parquet extract."),
+        param: list[str] = typer.Option([], "--param", help="Override a catalog list parameter: NAME=a,b,c"),
+        pack: Optional[Path] = typer.Option(None, "--pack", help="Control pack folder (default: the built-in C-PG-1 pack)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    ) -> None:
+        """Extract ITEM for one entity and period; print row count and control totals."""
+        from ..errors import UsageError
+
+        if (lake is None) == (binding is None):
+            raise UsageError("give exactly one of --lake DIR or --binding FILE")
+        spec = load_catalog(pack).item(item)
+        p = Period.parse(period)
+        overrides = {}
+        for text in param:
+            name, sep, value = text.partition("=")
+            if not sep:
+                raise UsageError(f"--param '{text}' is not NAME=VALUE")
+            overrides[name.strip()] = value
+        bound = load_binding(binding) if binding else lake_binding(lake)
+        with connect(bound) as engine:
+            result = extract(engine, spec, p, entity, overrides)
+        path = write_parquet(result, out)
+        totals = {k: str(v) for k, v in result.control_totals.items()}
+        if as_json:
+            typer.echo(json.dumps({
+                "item": spec.id, "period": str(p), "entity": entity, "row_count": result.row_count,
+                "control_totals": totals, "path": str(path), "query_sha256": spec.query_sha256,
+            }, indent=2))
+            return
+        console = Console()
+        table = Table(title=f"{spec.id} {entity} {p}: {result.row_count:,} rows → {path}")
+        table.add_column("control total")
+        table.add_column("amount", justify="right")
+        for name, value in totals.items():
+            table.add_row(name, f"{value}")
+        console.print(table)

@@ -1,0 +1,105 @@
+"""The embedded engine: DuckDB over a folder of Parquet or CSV files per logical table."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import duckdb
+from sqlglot import exp
+
+from ..errors import EngineError, LakeContractError
+from ..lake.binding import Binding, TableBinding
+from ..lake.contract import contract
+from .base import QueryResult
+from .render import render
+
+
+def table_files(tb: TableBinding) -> tuple[str, list[Path]]:
+    """The format and files of one bound table; an error names the table and folder."""
+    folder = Path(tb.location)
+    if not folder.is_dir():
+        raise LakeContractError(f"{tb.logical}: folder {folder} does not exist")
+    formats = [tb.format] if tb.format else ["parquet", "csv"]
+    for fmt in formats:
+        files = sorted(folder.glob(f"*.{fmt}"))
+        if files:
+            return fmt, files
+    raise LakeContractError(f"{tb.logical}: no {' or '.join(formats)} files in {folder}")
+
+
+class DuckDBEngine:
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, binding: Binding, *, threads: int | None = None, memory_limit: str | None = None):
+        self.binding = binding
+        self._con = duckdb.connect(":memory:")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self._con.execute(f"SET memory_limit = '{_safe_size(memory_limit)}'")
+
+    def version(self) -> str:
+        return duckdb.__version__
+
+    def source(self, tb: TableBinding) -> exp.Expression:
+        fmt, files = table_files(tb)
+        glob = exp.Literal.string(str(Path(tb.location) / f"*.{fmt}"))
+        if fmt == "parquet":
+            return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[glob]))
+        spec = contract().table(tb.logical)
+        types = exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.to_identifier(tb.physical_column(c.name), quoted=True), expression=exp.Literal.string(c.sql_type))
+                for c in spec.columns
+            ]
+        )
+        args = [glob, _named("header", exp.true()), _named("types", types)]
+        return exp.Table(this=exp.Anonymous(this="read_csv", expressions=args))
+
+    def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+        return render(query, self.dialect, self.binding, self.source, params, positional=False)
+
+    def run(self, query: exp.Expression, params: Mapping[str, Any]) -> QueryResult:
+        sql, bound = self.render(query, params)
+        started = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        try:
+            table = self._con.sql(sql, params=bound).to_arrow_table() if bound else self._con.sql(sql).to_arrow_table()
+        except duckdb.Error as e:
+            raise EngineError(f"DuckDB failed: {e}\n--- SQL ---\n{sql}") from None
+        return QueryResult(
+            table=table,
+            sql=sql,
+            parameters=bound,
+            engine=self.name,
+            engine_version=self.version(),
+            execution_id=str(uuid.uuid4()),
+            started_at=started,
+            elapsed_seconds=time.perf_counter() - t0,
+        )
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "DuckDBEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _named(name: str, value: exp.Expression) -> exp.Expression:
+    return exp.EQ(this=exp.column(name), expression=value)
+
+
+def _safe_size(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip()):
+        raise EngineError(f"memory limit '{text}' is not a size like '4GiB'")
+    return text.strip()

@@ -1,0 +1,131 @@
+"""From a canonical catalog query to the text and parameters one engine runs.
+
+Three steps, all on sqlglot expressions (never on SQL text with values in it):
+
+1. ``bind_tables``: each logical table (``nav.gl_entries``) becomes a projection of its physical
+   source that renames physical columns back to logical ones.
+2. ``expand_lists``: a list parameter inside ``IN (:name)`` becomes one bound placeholder per
+   element (an empty list makes the predicate FALSE), so every driver binds scalars only.
+3. ``placeholders``: named (``$name``, DuckDB) or positional (``?``) placeholders, with the
+   values in the order the driver needs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping
+
+from sqlglot import exp
+
+from ..errors import UsageError, did_you_mean
+from ..lake.binding import Binding, TableBinding
+from ..lake.contract import contract
+
+Source = Callable[[TableBinding], exp.Expression]
+
+
+def logical_name(table: exp.Table) -> str | None:
+    if table.args.get("catalog") is not None or not table.db:
+        return None
+    return f"{table.db}.{table.name}"
+
+
+def bind_tables(query: exp.Expression, binding: Binding, source: Source) -> exp.Expression:
+    known = set(contract().names)
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Table):
+            return node
+        name = logical_name(node)
+        if name is None or name not in known:
+            return node
+        tb = binding.table(name)
+        spec = contract().table(name)
+        select = exp.select(
+            *(
+                exp.alias_(exp.column(tb.physical_column(c), quoted=True), c, quoted=False)
+                for c in spec.column_names
+            )
+        ).from_(source(tb))
+        alias = node.alias or node.name
+        return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+    return query.copy().transform(swap, copy=False)
+
+
+def referenced_parameters(query: exp.Expression) -> list[str]:
+    seen: dict[str, None] = {}
+    for p in query.find_all(exp.Placeholder):
+        if p.name:
+            seen.setdefault(p.name, None)
+    return list(seen)
+
+
+def expand_lists(query: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expression, dict[str, Any]]:
+    """Replace list-valued placeholders inside ``IN (...)`` by one placeholder per element."""
+    flat: dict[str, Any] = {}
+    query = query.copy()
+    missing = [n for n in referenced_parameters(query) if n not in params]
+    if missing:
+        raise UsageError(
+            f"query parameter '{missing[0]}' has no value{did_you_mean(missing[0], params)}"
+        )
+    for node in list(query.find_all(exp.In)):
+        items = node.expressions
+        if not any(isinstance(i, exp.Placeholder) and _is_list(params.get(i.name)) for i in items):
+            continue
+        new_items: list[exp.Expression] = []
+        for item in items:
+            if isinstance(item, exp.Placeholder) and _is_list(params.get(item.name)):
+                for k, value in enumerate(params[item.name]):
+                    key = f"{item.name}__{k}"
+                    flat[key] = value
+                    new_items.append(exp.Placeholder(this=key))
+            else:
+                new_items.append(item)
+        if new_items:
+            node.set("expressions", new_items)
+        else:
+            node.replace(exp.false())
+    for p in query.find_all(exp.Placeholder):
+        if not p.name:
+            raise UsageError("positional '?' placeholders are not allowed in catalog SQL; use :name")
+        if p.name in flat:
+            continue
+        value = params[p.name]
+        if _is_list(value):
+            raise UsageError(f"list parameter '{p.name}' may only be used as IN (:{p.name})")
+        flat[p.name] = value
+    return query, flat
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+_TOKEN = re.compile(r"[:$@]__p(\d+)__")
+
+
+def placeholders(query: exp.Expression, dialect: str, values: Mapping[str, Any], *, positional: bool, pretty: bool = True) -> tuple[str, Any]:
+    """Render ``query`` for ``dialect`` with named or positional placeholders."""
+    if not positional:
+        return query.sql(dialect=dialect, pretty=pretty), {k: values[k] for k in sorted(values)}
+    # Give every placeholder occurrence a unique token, render, then read the tokens back in
+    # text order: that order is the driver's binding order whatever the generator does.
+    query = query.copy()
+    names: list[str] = []
+    for p in query.find_all(exp.Placeholder):
+        names.append(p.name)
+        p.set("this", f"__p{len(names) - 1}__")
+    text = query.sql(dialect=dialect, pretty=pretty)
+    order = [names[int(m.group(1))] for m in _TOKEN.finditer(text)]
+    if len(order) != len(names):
+        raise UsageError("a placeholder was lost or duplicated while rendering the query")
+    return _TOKEN.sub("?", text), [values[n] for n in order]
+
+
+def render(query: exp.Expression, dialect: str, binding: Binding | None, source: Source | None, params: Mapping[str, Any], *, positional: bool) -> tuple[str, Any]:
+    if binding is not None and source is not None:
+        query = bind_tables(query, binding, source)
+    query, flat = expand_lists(query, params)
+    return placeholders(query, dialect, flat, positional=positional)

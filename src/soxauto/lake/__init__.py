@@ -1,0 +1,1 @@
+"""The logical lake: the source contract, bindings to physical storage, contract checks, demo data."""

@@ -1,0 +1,110 @@
+"""Bindings: where each logical table physically lives for one environment.
+
+A binding maps every logical table of the source contract to a physical location and, where
+physical column names differ, maps logical column -> physical column. Catalog queries never
+change: the engine substitutes each logical table with a projection of its physical source that
+renames the columns back to their logical names (see ``engines.render.bind_tables``).
+
+Binding file (YAML)::
+
+    engine: duckdb            # duckdb | athena | mssql
+    root: .                   # duckdb only: folder the locations are relative to (to this file)
+    tables:
+      nav.gl_entries:
+        location: NAV/G_L Entries     # duckdb: a folder of Parquet or CSV files
+        format: parquet               # duckdb only; detected from the files when omitted
+        columns: {entry_no: "Entry No_", posting_date: "Posting Date"}
+
+Tables a file does not list use the default location ``<root>/<schema>/<table>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import yaml
+
+from ..errors import BindingError, Problem, did_you_mean
+from .contract import contract
+
+ENGINES = ("duckdb", "athena", "mssql")
+FORMATS = ("parquet", "csv")
+
+
+@dataclass(frozen=True)
+class TableBinding:
+    logical: str
+    location: str
+    format: str | None = None
+    columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def physical_column(self, logical_column: str) -> str:
+        return self.columns.get(logical_column, logical_column)
+
+
+@dataclass(frozen=True)
+class Binding:
+    engine: str
+    tables: Mapping[str, TableBinding]
+    name: str = "default"
+
+    def table(self, logical: str) -> TableBinding:
+        try:
+            return self.tables[logical]
+        except KeyError:
+            raise BindingError(
+                f"binding '{self.name}' does not map logical table '{logical}'"
+                f"{did_you_mean(logical, self.tables)}"
+            ) from None
+
+
+def lake_binding(lake: str | Path) -> Binding:
+    """The default embedded binding: ``<lake>/<schema>/<table>/*.parquet`` (or ``*.csv``)."""
+    root = Path(lake).resolve()
+    tables = {
+        t.qualified: TableBinding(t.qualified, str(root / t.schema / t.name)) for t in contract().tables
+    }
+    return Binding("duckdb", MappingProxyType(tables), name=f"lake:{root}")
+
+
+def load_binding(path: str | Path) -> Binding:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise BindingError(f"{path}: cannot read binding: {e}") from None
+    problems: list[Problem] = []
+    engine = raw.get("engine", "duckdb")
+    if engine not in ENGINES:
+        problems.append(Problem(str(path), f"unknown engine '{engine}'{did_you_mean(engine, ENGINES)}"))
+    root = (path.parent / raw.get("root", ".")).resolve()
+    known = contract()
+    listed = raw.get("tables") or {}
+    tables: dict[str, TableBinding] = {}
+    for logical, spec in listed.items():
+        if logical not in known.names:
+            problems.append(Problem(str(path), f"'{logical}' is not a logical table{did_you_mean(logical, known.names)}"))
+            continue
+        spec = spec or {}
+        columns = dict(spec.get("columns") or {})
+        table = known.table(logical)
+        for col in columns:
+            if col not in table.column_names:
+                problems.append(Problem(str(path), f"{logical} has no column '{col}'{did_you_mean(col, table.column_names)}"))
+        fmt = spec.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            problems.append(Problem(str(path), f"{logical}: unknown format '{fmt}'{did_you_mean(fmt, FORMATS)}"))
+        location = str(spec.get("location") or f"{table.schema}/{table.name}")
+        if engine == "duckdb":
+            location = str((root / location).resolve())
+        tables[logical] = TableBinding(logical, location, fmt, MappingProxyType(columns))
+    for t in known.tables:
+        if t.qualified not in tables:
+            default = str(root / t.schema / t.name) if engine == "duckdb" else f"{t.schema}.{t.name}"
+            tables[t.qualified] = TableBinding(t.qualified, default)
+    if problems:
+        raise BindingError(f"binding {path} is not valid", problems)
+    return Binding(engine, MappingProxyType(tables), name=str(path))

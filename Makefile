@@ -23,7 +23,8 @@ $(LAKE)/ground_truth.json: | $(STAMP)
 	$(BIN)/soxauto lake generate --out $(LAKE) --scale $(SCALE) --seed $(SEED) --first-period $(FIRST_PERIOD) --periods $(PERIODS)
 
 demo: $(STAMP) $(LAKE)/ground_truth.json
-	$(BIN)/python -m soxauto.demo --lake $(LAKE)
+	$(BIN)/soxauto lake check $(LAKE)
+	$(BIN)/soxauto extract-all --lake $(LAKE) --out out/extracts
 
 test: $(STAMP)
 	bash scripts/test-deps.sh

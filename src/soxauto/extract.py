@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -79,7 +80,12 @@ def extract(engine: Engine, item: ItemSpec, period: Period, company_id: str, ove
     return ExtractResult(item, period, company_id, params, result, conform(item, result.table))
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def write_parquet(result: ExtractResult, out_dir: str | Path) -> Path:
+    if not _SAFE_ID.fullmatch(result.company_id):
+        raise UsageError(f"company id '{result.company_id}' cannot name a file; ids are letters, digits, '_' and '-'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{result.name}.parquet"
@@ -87,3 +93,59 @@ def write_parquet(result: ExtractResult, out_dir: str | Path) -> Path:
     pq.write_table(result.table, tmp, compression="zstd")
     tmp.replace(path)
     return path
+
+
+@dataclass(frozen=True)
+class ExtractSummary:
+    """One extraction of a batch: where it went and its figures (no data kept in memory)."""
+
+    item_id: str
+    company_id: str
+    row_count: int
+    control_totals: Mapping[str, Decimal]
+    path: Path
+    seconds: float
+
+
+def entities_in_scope(engine: Engine) -> list[str]:
+    """Company ids with ``in_conso_scope``, read from ``ref.companies`` through the engine."""
+    from sqlglot import exp
+
+    query = (
+        exp.select("company_id")
+        .from_(exp.to_table("ref.companies"))
+        .where(exp.column("in_conso_scope"))
+        .order_by("company_id")
+    )
+    table = engine.run(query, {}).table
+    return [str(v) for v in table.column("company_id").to_pylist()]
+
+
+def latest_period(engine: Engine) -> Period:
+    """The latest month-end present in ``nav.gl_balances``: the period a demo closes."""
+    from sqlglot import exp
+
+    query = exp.select(exp.Max(this=exp.column("closing_date")).as_("d")).from_(exp.to_table("nav.gl_balances"))
+    value = engine.run(query, {}).table.column("d")[0].as_py()
+    if value is None:
+        raise UsageError("nav.gl_balances is empty: no period to close")
+    return Period(value.year, value.month)
+
+
+def extract_all(engine: Engine, items, period: Period, entities, out_dir: str | Path, on_done=None) -> list[ExtractSummary]:
+    """Every extractable item for every entity of one period, written to ``out_dir``.
+
+    ``on_done(summary)`` is called after each extraction so a caller can show progress."""
+    import time
+
+    done: list[ExtractSummary] = []
+    for company_id in entities:
+        for item in items:
+            t0 = time.perf_counter()
+            result = extract(engine, item, period, company_id)
+            path = write_parquet(result, out_dir)
+            summary = ExtractSummary(item.id, company_id, result.row_count, result.control_totals, path, time.perf_counter() - t0)
+            done.append(summary)
+            if on_done:
+                on_done(summary)
+    return done

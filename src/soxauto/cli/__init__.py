@@ -9,6 +9,7 @@ import sys
 import typer
 
 from ..errors import SoxautoError
+from . import batch as batch_cli
 from . import catalog as catalog_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(lake_cli.app, name="lake", help="Check and generate lakes of the source contract.")
 app.add_typer(catalog_cli.app, name="catalog", help="List, show, validate and export the IPE catalog.")
 extract_cli.register(app)
+batch_cli.register(app)
 
 
 @app.command()

@@ -1,0 +1,83 @@
+"""``soxauto extract-all``: every extraction of one period for all entities in scope.
+
+Until the month-end close exists this is the main job that ``make demo`` runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..catalog import load_catalog
+from ..engines import connect
+from ..errors import UsageError
+from ..extract import entities_in_scope, extract_all, latest_period
+from ..lake.binding import lake_binding, load_binding
+from ..period import Period
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("extract-all")
+    def extract_all_cmd(
+        period: str = typer.Option("latest", "--period", help="YYYY-MM, or 'latest' for the lake's latest month-end."),
+        lake: Optional[Path] = typer.Option(None, "--lake", help="Lake folder (embedded DuckDB binding)."),
+        binding: Optional[Path] = typer.Option(None, "--binding", help="Binding file instead of --lake."),
+        entity: list[str] = typer.Option([], "--entity", help="Limit to these company ids (repeatable)."),
+        out: Path = typer.Option(Path("out"), "--out", help="Folder for the Parquet extracts."),
+        pack: Optional[Path] = typer.Option(None, "--pack", help="Control pack folder."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
+    ) -> None:
+        """Extract every catalog item for every entity in scope for one period; print a summary."""
+        if (lake is None) == (binding is None):
+            raise UsageError("give exactly one of --lake DIR or --binding FILE")
+        catalog = load_catalog(pack)
+        items = catalog.extractable()
+        console = Console(stderr=True)
+        t0 = time.perf_counter()
+        with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+            p = latest_period(engine) if period == "latest" else Period.parse(period)
+            scope = entities_in_scope(engine)
+            unknown = [e for e in entity if e not in scope]
+            if unknown:
+                raise UsageError(f"entity {unknown[0]} is not in ref.companies with in_conso_scope; in scope: {', '.join(scope)}")
+            entities = list(entity) or scope
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console, disable=as_json or not console.is_terminal) as progress:
+                task = progress.add_task(f"extracting {p}", total=len(items) * len(entities))
+
+                def step(s) -> None:
+                    progress.update(task, advance=1, description=f"{s.item_id} {s.company_id}")
+                    if not console.is_terminal and not as_json:
+                        console.print(f"{s.item_id:8} {s.company_id:6} {s.row_count:>10,} rows {s.seconds:6.2f}s")
+
+                done = extract_all(engine, items, p, entities, out, on_done=step)
+        elapsed = time.perf_counter() - t0
+        if as_json:
+            typer.echo(json.dumps({
+                "period": str(p), "entities": entities, "seconds": round(elapsed, 3),
+                "extracts": [{"item": s.item_id, "entity": s.company_id, "row_count": s.row_count,
+                              "control_totals": {k: str(v) for k, v in s.control_totals.items()},
+                              "path": str(s.path)} for s in done],
+            }, indent=2))
+            return
+        _print_summary(Console(), p, items, entities, done, elapsed, out)
+
+
+def _print_summary(console: Console, period: Period, items, entities, done, elapsed: float, out: Path) -> None:
+    rows = {(s.item_id, s.company_id): s.row_count for s in done}
+    table = Table(title=f"Extractions for {period}: rows per item and entity", title_justify="left")
+    table.add_column("item")
+    for e in entities:
+        table.add_column(e, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for item in items:
+        counts = [rows.get((item.id, e), 0) for e in entities]
+        table.add_row(item.id, *(f"{c:,}" for c in counts), f"{sum(counts):,}")
+    console.print(table)
+    console.print(f"{len(done)} extracts, {sum(rows.values()):,} rows in {elapsed:.1f} s → {out}/")

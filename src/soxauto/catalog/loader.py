@@ -7,6 +7,7 @@ a pack's mistakes are reported at once.
 from __future__ import annotations
 
 import hashlib
+import re
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -20,6 +21,7 @@ from sqlglot.errors import ParseError
 from ..errors import CatalogError, Problem, did_you_mean
 from ..lake.contract import contract, parse_type
 from ..errors import UsageError
+from .dialects import check_dialects
 from .model import (
     KINDS,
     PARAMETER_TYPES,
@@ -56,7 +58,8 @@ class _Located:
         self.value = self._walk(node, ()) if node is not None else {}
 
     def _walk(self, node, where: tuple):
-        self.lines[where] = node.start_mark.line + 1
+        # A key's own line wins over the line its value starts on (a nested mapping starts below it).
+        self.lines.setdefault(where, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out = {}
             for k, v in node.value:
@@ -230,9 +233,15 @@ def _parse_query(path: Path, sql: str, problems: list[Problem]) -> exp.Expressio
     return statements[0]
 
 
-def _line_of(sql: str, needle: str) -> int:
+def _line_of(sql: str, needle: str, node: exp.Expression | None = None) -> int:
+    # The parser records where a column's or table's name token is; fall back to the first
+    # whole-word occurrence (so ':cutof' is not found on a line that only has ':cutoff').
+    ident = node.this if node is not None else None
+    if isinstance(ident, exp.Identifier) and ident.meta.get("line"):
+        return int(ident.meta["line"])
+    pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
     for n, line in enumerate(sql.splitlines(), 1):
-        if needle in line:
+        if pattern.search(line):
             return n
     return 1
 
@@ -248,19 +257,23 @@ def _check_query(path: Path, query: exp.Expression, parameters, output, problems
     ctes = {c.alias_or_name for c in query.find_all(exp.CTE)}
     logical = set(contract().names)
     columns: set[str] = set()
+    unknown_table = False
     for t in query.find_all(exp.Table):
         if not t.db and t.name in ctes:
             continue
         name = f"{t.db}.{t.name}" if t.db else t.name
         if name not in logical:
-            problems.append(Problem(f"{path}:{_line_of(sql, t.name)}", f"'{name}' is not a logical table{did_you_mean(name, logical)}"))
+            problems.append(Problem(f"{path}:{_line_of(sql, t.name, t)}", f"'{name}' is not a logical table{did_you_mean(name, logical)}"))
+            unknown_table = True
             continue
         columns.update(contract().table(name).column_names)
     aliases = {a.alias for a in query.find_all(exp.Alias)} | {a.alias_or_name for a in query.find_all(exp.TableAlias)}
-    for col in query.find_all(exp.Column):
+    # Columns of an unknown table cannot be checked; reporting each of them would bury the cause.
+    for col in () if unknown_table else query.find_all(exp.Column):
         if col.name and col.name not in columns and col.name not in aliases and not isinstance(col.this, exp.Star):
-            problems.append(Problem(f"{path}:{_line_of(sql, col.name)}", f"unknown column '{col.name}'{did_you_mean(col.name, columns)}"))
+            problems.append(Problem(f"{path}:{_line_of(sql, col.name, col)}", f"unknown column '{col.name}'{did_you_mean(col.name, columns)}"))
     selected = [s.alias_or_name for s in query.selects]
     declared = [c.name for c in output]
     if "*" not in selected and selected != declared:
         problems.append(Problem(f"{path}:1", f"the query selects {selected} but the item's output declares {declared}"))
+    problems.extend(check_dialects(query, path, sql))

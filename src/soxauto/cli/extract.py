@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,9 @@ from ..engines import connect
 from ..extract import extract, write_parquet
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
+
+# The company id becomes part of the extract's file name: nothing that could leave the folder.
+_ENTITY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +37,11 @@ def register(app: typer.Typer) -> None:
         """Extract ITEM for one entity and period; print row count and control totals."""
         from ..errors import UsageError
 
+        if not _ENTITY.fullmatch(entity):
+            raise UsageError(
+                f"--entity '{entity}' is not a company id: use only letters, digits, '_' and '-' "
+                "(for example EC_NG); it becomes part of the extract's file name"
+            )
         if (lake is None) == (binding is None):
             raise UsageError("give exactly one of --lake DIR or --binding FILE")
         spec = load_catalog(pack).item(item)

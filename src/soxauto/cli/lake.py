@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -10,12 +11,33 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("check")
-def check_cmd(lake: Path = typer.Argument(..., help="Lake folder: <lake>/<schema>/<table>/*.parquet|*.csv")) -> None:
+def check_cmd(
+    lake: Optional[Path] = typer.Argument(None, help="Lake folder: <lake>/<schema>/<table>/*.parquet|*.csv"),
+    binding: Optional[Path] = typer.Option(None, "--binding", help="Check the lake a binding file points at instead."),
+) -> None:
     """Validate every table, column, type and nullability of a lake; exit 3 on any problem."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..errors import UsageError
+    from ..lake.binding import load_binding
     from ..lake.check import check_lake
 
-    check_lake(lake)  # raises LakeContractError (exit 3) naming table, column and file
-    typer.echo(f"{lake}: the lake satisfies the source contract (17 tables)")
+    if (lake is None) == (binding is None):
+        raise UsageError("give exactly one of a lake folder or --binding FILE")
+    # raises LakeContractError (exit 3) naming table, column and file
+    report = check_lake(lake, load_binding(binding) if binding else None)
+    table = Table(title=f"{report.location}: the lake satisfies the source contract ({len(report.tables)} tables)")
+    table.add_column("table")
+    table.add_column("format")
+    table.add_column("files", justify="right")
+    table.add_column("rows", justify="right")
+    for t in report.tables:
+        table.add_row(t.table, t.format, f"{len(t.files):,}", f"{t.rows:,}")
+    console = Console()
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
 
 
 @app.command("generate")

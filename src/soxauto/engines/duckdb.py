@@ -37,11 +37,15 @@ class DuckDBEngine:
 
     def __init__(self, binding: Binding, *, threads: int | None = None, memory_limit: str | None = None):
         self.binding = binding
-        self._con = duckdb.connect(":memory:")
+        config: dict[str, object] = {}
         if threads:
-            self._con.execute(f"SET threads = {int(threads)}")
+            config["threads"] = int(threads)
         if memory_limit:
-            self._con.execute(f"SET memory_limit = '{_safe_size(memory_limit)}'")
+            config["memory_limit"] = _safe_size(memory_limit)
+        try:
+            self._con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as e:
+            raise EngineError(f"DuckDB could not start: {e}") from None
 
     def version(self) -> str:
         return duckdb.__version__
@@ -82,6 +86,14 @@ class DuckDBEngine:
             started_at=started,
             elapsed_seconds=time.perf_counter() - t0,
         )
+
+    def register(self, name: str, table) -> exp.Table:
+        """Expose an Arrow table (an extract) to later queries as ``name``; zero-copy."""
+        self._con.register(name, table)
+        return exp.to_table(name)
+
+    def unregister(self, name: str) -> None:
+        self._con.unregister(name)
 
     def close(self) -> None:
         self._con.close()

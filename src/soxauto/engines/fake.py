@@ -26,6 +26,7 @@ class FakeEngine:
     positional: bool = True
     name: str = "fake"
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    registered: dict[str, pa.Table] = field(default_factory=dict)
 
     def version(self) -> str:
         return "fake-1"
@@ -43,6 +44,13 @@ class FakeEngine:
             raise answer
         table = answer(sql, bound) if callable(answer) else answer
         return QueryResult(table, sql, bound, self.name, self.version(), str(uuid.uuid4()), datetime.now(timezone.utc), 0.0)
+
+    def register(self, name: str, table: pa.Table) -> exp.Table:
+        self.registered[name] = table
+        return exp.to_table(name)
+
+    def unregister(self, name: str) -> None:
+        self.registered.pop(name, None)
 
     def close(self) -> None:
         pass

@@ -56,7 +56,7 @@ def bind_tables(query: exp.Expression, binding: Binding, source: Source) -> exp.
 def referenced_parameters(query: exp.Expression) -> list[str]:
     seen: dict[str, None] = {}
     for p in query.find_all(exp.Placeholder):
-        if p.name:
+        if _named(p):
             seen.setdefault(p.name, None)
     return list(seen)
 
@@ -88,7 +88,7 @@ def expand_lists(query: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.
         else:
             node.replace(exp.false())
     for p in query.find_all(exp.Placeholder):
-        if not p.name:
+        if not _named(p):
             raise UsageError("positional '?' placeholders are not allowed in catalog SQL; use :name")
         if p.name in flat:
             continue
@@ -97,6 +97,11 @@ def expand_lists(query: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.
             raise UsageError(f"list parameter '{p.name}' may only be used as IN (:{p.name})")
         flat[p.name] = value
     return query, flat
+
+
+def _named(p: exp.Placeholder) -> bool:
+    # sqlglot reports a positional '?' with name '?', so look at the node's own argument.
+    return isinstance(p.this, str) and p.this != ""
 
 
 def _is_list(value: Any) -> bool:

@@ -50,7 +50,7 @@ class ColumnSpec:
         """Whether a physical Arrow type satisfies this logical type."""
         t = self.type
         if t == "id":
-            return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
         if t in ("money", "rate"):
             want = ARROW_TYPES[t]
             return pa.types.is_decimal(arrow_type) and arrow_type.scale == want.scale and arrow_type.precision <= want.precision

@@ -23,27 +23,22 @@ WITH paid AS (
     AND i.is_prepayment = TRUE
     AND i.finance_verified_at < CAST(:as_of AS TIMESTAMP)
 ),
-first_two AS (
+released AS (
+  -- The earliest of three nullable timestamps, NULLs ignored, written as CASE because the
+  -- engines' min-of-values functions treat NULL differently.
   SELECT
     p.*,
     CASE
-      WHEN p.delivery_at IS NULL THEN p.refunded_at
-      WHEN p.refunded_at IS NULL THEN p.delivery_at
-      WHEN p.refunded_at < p.delivery_at THEN p.refunded_at
-      ELSE p.delivery_at
-    END AS delivered_or_refunded_at
-  FROM paid AS p
-),
-released AS (
-  SELECT
-    f.*,
-    CASE
-      WHEN f.delivered_or_refunded_at IS NULL THEN f.cancelled_at
-      WHEN f.cancelled_at IS NULL THEN f.delivered_or_refunded_at
-      WHEN f.cancelled_at < f.delivered_or_refunded_at THEN f.cancelled_at
-      ELSE f.delivered_or_refunded_at
+      WHEN p.delivery_at IS NOT NULL
+        AND (p.refunded_at IS NULL OR p.delivery_at <= p.refunded_at)
+        AND (p.cancelled_at IS NULL OR p.delivery_at <= p.cancelled_at)
+        THEN p.delivery_at
+      WHEN p.refunded_at IS NOT NULL
+        AND (p.cancelled_at IS NULL OR p.refunded_at <= p.cancelled_at)
+        THEN p.refunded_at
+      ELSE p.cancelled_at
     END AS released_at
-  FROM first_two AS f
+  FROM paid AS p
 )
 SELECT
   r.company_id,

@@ -1,0 +1,109 @@
+"""``soxauto extract``: one item, one entity, one period, to Parquet and a JSON summary."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, datetime
+from decimal import Decimal
+
+import pyarrow.parquet as pq
+import pytest
+from lakekit import D, write_lake
+
+from soxauto.cli import run
+
+BALANCES = [
+    {"company_id": "EC_NG", "closing_date": date(2025, 9, 30), "gl_account_no": "18412", "currency": "NGN",
+     "balance_lcy": D("-1500.00"), "refreshed_at": datetime(2025, 10, 1, 2, 0)},
+    {"company_id": "EC_NG", "closing_date": date(2025, 9, 30), "gl_account_no": "13003", "currency": "NGN",
+     "balance_lcy": D("250.10"), "refreshed_at": datetime(2025, 10, 1, 2, 0)},
+    {"company_id": "EC_NG", "closing_date": date(2025, 9, 30), "gl_account_no": "13011", "currency": "NGN",
+     "balance_lcy": D("0.20"), "refreshed_at": datetime(2025, 10, 1, 2, 0)},
+    {"company_id": "EC_NG", "closing_date": date(2025, 9, 30), "gl_account_no": "99999", "currency": "NGN",
+     "balance_lcy": D("1000.00"), "refreshed_at": datetime(2025, 10, 1, 2, 0)},  # not reconciled
+    {"company_id": "EC_NG", "closing_date": date(2025, 8, 31), "gl_account_no": "18412", "currency": "NGN",
+     "balance_lcy": D("-900.00"), "refreshed_at": datetime(2025, 9, 1, 2, 0)},  # previous month-end
+    {"company_id": "JM_EG", "closing_date": date(2025, 9, 30), "gl_account_no": "18412", "currency": "EGP",
+     "balance_lcy": D("-77.00"), "refreshed_at": datetime(2025, 10, 1, 2, 0)},  # another company
+]
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return write_lake(tmp_path / "lake", {"nav.gl_balances": BALANCES})
+
+
+def extract_args(lake, out, item="CR_04", entity="EC_NG"):
+    return ["extract", item, "--period", "2025-09", "--entity", entity, "--lake", str(lake), "--out", str(out), "--json"]
+
+
+def test_extract_prints_one_json_object_and_writes_parquet(lake, tmp_path, capsys):
+    out = tmp_path / "out"
+
+    code = run(extract_args(lake, out))
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert summary["item"] == "CR_04"
+    assert summary["period"] == "2025-09"
+    assert summary["entity"] == "EC_NG"
+    assert summary["row_count"] == 3
+    assert summary["control_totals"] == {"balance_lcy": "-1249.70"}  # -1500.00 + 250.10 + 0.20
+    assert len(summary["query_sha256"]) == 64
+    path = out / "CR_04_EC_NG_202509.parquet"
+    assert summary["path"] == str(path)
+    table = pq.read_table(path)
+    assert table.column("gl_account_no").to_pylist() == ["13003", "13011", "18412"]
+    assert table.column("balance_lcy").to_pylist() == [Decimal("250.10"), Decimal("0.20"), Decimal("-1500.00")]
+    assert str(table.schema.field("balance_lcy").type) == "decimal128(18, 2)"
+
+
+def test_a_list_parameter_can_be_overridden(lake, tmp_path, capsys):
+    code = run(extract_args(lake, tmp_path / "out") + ["--param", "gl_accounts=18412,99999"])
+
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert summary["row_count"] == 2
+    assert summary["control_totals"] == {"balance_lcy": "-500.00"}
+
+
+def test_a_wrong_item_id_exits_3_with_a_suggestion(lake, tmp_path, capsys):
+    code = run(extract_args(lake, tmp_path / "out", item="CR_4"))
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "no catalog item 'CR_4'; did you mean 'CR_04'?" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_table_exits_3(lake, tmp_path, capsys):
+    shutil.rmtree(lake / "nav" / "gl_balances")
+
+    code = run(extract_args(lake, tmp_path / "out"))
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "nav.gl_balances" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize("entity", ["../EC_NG", "EC NG", "EC_NG/..", "EC_NG\n", "", "EC.NG", "EC_NG;rm"])
+def test_an_entity_that_is_not_a_company_id_is_refused_before_anything_runs(tmp_path, capsys, entity):
+    # The lake does not even exist: the entity is checked first.
+    code = run(extract_args(tmp_path / "no-lake", tmp_path / "out", entity=entity))
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"--entity '{entity}' is not a company id" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_company_id_with_a_dash_is_accepted(lake, tmp_path, capsys):
+    code = run(extract_args(lake, tmp_path / "out", entity="EC-NG_2"))
+
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert summary["row_count"] == 0
+    assert summary["control_totals"] == {"balance_lcy": "0.00"}
+    assert (tmp_path / "out" / "CR_04_EC-NG_2_202509.parquet").is_file()

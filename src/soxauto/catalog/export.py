@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import UsageError
+from .rules import RuleSpec
 from .model import STANDARD_PARAMETERS, Catalog, ItemSpec
 
 FORMATS = ("md", "xlsx")
@@ -55,24 +56,16 @@ def item_record(item: ItemSpec) -> dict[str, Any]:
     }
 
 
-def describe_test(test: Any) -> dict[str, str]:
-    """A declared C&A test as id, kind, severity and the rest of its fields as JSON text.
-
-    Generic on purpose: a test may be a YAML mapping or a spec object; whatever fields it has
-    beyond the three are shown, never dropped.
-    """
-    if isinstance(test, Mapping):
-        fields = dict(test)
-    elif dataclasses.is_dataclass(test) and not isinstance(test, type):
-        fields = dataclasses.asdict(test)
-    elif hasattr(test, "id"):
-        fields = {f: getattr(test, f) for f in _TEST_FIELDS if hasattr(test, f)}
-    else:
-        fields = {"id": test}
-    rest = {k: v for k, v in fields.items() if k not in _TEST_FIELDS}
-    out = {f: "" if fields.get(f) is None else str(fields[f]) for f in _TEST_FIELDS}
-    out["details"] = json.dumps(_plain(rest), sort_keys=True, ensure_ascii=False) if rest else ""
-    return out
+def describe_test(test: RuleSpec) -> dict[str, str]:
+    """A declared C&A test as id, kind, severity, and its parameters as JSON text."""
+    rest = dict(test.params)
+    rest.pop("sql", None) if "query" in rest else None  # a file's text is shown by its name
+    if test.description:
+        rest["description"] = test.description
+    return {
+        "id": test.id, "kind": test.kind, "severity": test.severity,
+        "details": json.dumps(_plain(rest), sort_keys=True, ensure_ascii=False) if rest else "",
+    }
 
 
 def catalog_records(catalog: Catalog) -> list[dict[str, Any]]:

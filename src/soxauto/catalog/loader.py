@@ -22,6 +22,7 @@ from ..errors import CatalogError, Problem, did_you_mean
 from ..lake.contract import contract, parse_type
 from ..errors import UsageError
 from .dialects import check_dialects
+from .rules import parse_rules
 from .model import (
     KINDS,
     PARAMETER_TYPES,
@@ -131,6 +132,7 @@ def load_item(path: Path, problems: list[Problem]) -> ItemSpec | None:
         for i, col in enumerate(raw.get(field) or []):
             if col not in names:
                 problems.append(Problem(doc.at(field, i), f"unknown column '{col}' in {field}{did_you_mean(col, names)}"))
+    rules = parse_rules(str(raw["id"]), raw.get("tests") or [], doc.at, names, path.parent, problems)
     target = None
     if "target_values" in raw:
         measure = (raw["target_values"] or {}).get("measure")
@@ -177,7 +179,7 @@ def load_item(path: Path, problems: list[Problem]) -> ItemSpec | None:
         target_values=target,
         derived_from=tuple(raw.get("derived_from") or ()),
         notes=str(raw.get("notes") or "").strip(),
-        tests=tuple(raw.get("tests") or ()),
+        tests=rules,
     )
 
 

@@ -12,6 +12,7 @@ from sqlglot import exp
 from ..errors import UsageError, did_you_mean
 from ..lake.contract import ARROW_TYPES, SQL_TYPES
 from ..period import Period
+from .rules import RuleSpec
 
 KINDS = ("IPE", "CR", "DOC")
 PARAMETER_TYPES = ("date", "id", "list")
@@ -71,7 +72,7 @@ class ItemSpec:
     target_values: TargetValueSpec | None = None
     derived_from: tuple[str, ...] = ()
     notes: str = ""
-    tests: tuple[Mapping[str, Any], ...] = field(default=())
+    tests: tuple["RuleSpec", ...] = field(default=())
 
     @property
     def extractable(self) -> bool:

@@ -13,6 +13,7 @@ from . import batch as batch_cli
 from . import catalog as catalog_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
+from . import validate as validate_cli
 
 app = typer.Typer(
     name="soxauto",
@@ -25,6 +26,7 @@ app.add_typer(lake_cli.app, name="lake", help="Check and generate lakes of the s
 app.add_typer(catalog_cli.app, name="catalog", help="List, show, validate and export the IPE catalog.")
 extract_cli.register(app)
 batch_cli.register(app)
+validate_cli.register(app)
 
 
 @app.command()

@@ -1,0 +1,231 @@
+"""Rules → SQL. Row-level rules become a violation predicate; every dataset-level metric of an
+item's rules is merged into ONE aggregate query over the extract (one scan). Comparisons with
+the source or another item are separate queries, written independently of the extract query.
+
+Everything is a sqlglot expression; catalog constants become literals, run values (cutoff,
+company) stay bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlglot
+from sqlglot import exp
+
+from ..catalog.model import ItemSpec
+from ..catalog.rules import RuleSpec
+
+ONE, ZERO = exp.Literal.number(1), exp.Literal.number(0)
+DIGITS = range(1, 10)
+
+
+def parse(text: str) -> exp.Expression:
+    return sqlglot.parse_one(str(text), read="trino")
+
+
+def literal(value) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)) or (hasattr(value, "as_tuple")):
+        return exp.Literal.number(str(value))
+    return exp.Literal.string(str(value))
+
+
+def count_if(condition: exp.Expression) -> exp.Expression:
+    return exp.Sum(this=exp.case().when(exp.paren(condition), ONE).else_(ZERO))
+
+
+def _or(conditions: list[exp.Expression]) -> exp.Expression:
+    out = conditions[0]
+    for c in conditions[1:]:
+        out = exp.or_(out, c)
+    return out
+
+
+def violation(rule: RuleSpec, item: ItemSpec) -> exp.Expression | None:
+    """The predicate true on a failing row, for row-level kinds; None for the others."""
+    kind = rule.kind
+    if kind == "not_null":
+        cols = rule.get("columns") or item.critical_columns or [c.name for c in item.output if not c.nullable]
+        return _or([exp.column(c).is_(exp.null()) for c in cols])
+    if kind == "allowed_values":
+        col = exp.column(rule.get("column"))
+        return exp.and_(col.is_(exp.null()).not_(), exp.not_(col.isin(*[literal(v) for v in rule.get("values")])))
+    if kind == "range":
+        col = exp.column(rule.get("column"))
+        parts = []
+        if rule.get("min") is not None:
+            parts.append(exp.LT(this=col.copy(), expression=literal(rule.get("min"))))
+        if rule.get("max") is not None:
+            parts.append(exp.GT(this=col.copy(), expression=literal(rule.get("max"))))
+        sign = rule.get("sign")
+        zero = exp.Literal.number(0)
+        if sign:
+            parts.append({
+                "positive": exp.LTE(this=col.copy(), expression=zero),
+                "negative": exp.GTE(this=col.copy(), expression=zero),
+                "non_negative": exp.LT(this=col.copy(), expression=zero),
+                "non_zero": exp.EQ(this=col.copy(), expression=zero),
+            }[sign])
+        return _or(parts) if parts else exp.false()
+    if kind == "recompute":
+        # NULL counts as failing: a recomputation that cannot be made is not proven.
+        return exp.not_(exp.func("COALESCE", exp.paren(parse(rule.get("expect"))), exp.false()))
+    return None
+
+
+def unique_columns(rule: RuleSpec, item: ItemSpec) -> list[str]:
+    return list(rule.get("columns") or item.key)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    expression: exp.Expression
+
+
+def metrics(index: int, rule: RuleSpec, item: ItemSpec) -> list[Metric]:
+    """The dataset-level aggregates a rule needs from the merged query."""
+    p = f"r{index}_"
+    pred = violation(rule, item)
+    if pred is not None:
+        return [Metric(p + "failing", count_if(pred))]
+    if rule.kind == "unique":
+        cols = unique_columns(rule, item)
+        if len(cols) == 1:
+            surplus = exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=exp.Distinct(expressions=[exp.column(cols[0])])))
+            return [Metric(p + "failing", surplus)]
+        return []  # several columns: a grouped query (COUNT(DISTINCT a, b) is not portable)
+    if rule.kind == "freshness":
+        return [Metric(p + "min", exp.Min(this=exp.column(rule.get("column"))))]
+    if rule.kind == "first_digit":
+        value = exp.Abs(this=exp.column(rule.get("column")))
+        lead = parse(f"CAST(SUBSTRING(CAST(CAST(FLOOR(ABS({exp.column(rule.get('column')).sql('trino')})) AS BIGINT) AS VARCHAR), 1, 1) AS INTEGER)")
+        ok = exp.GTE(this=value, expression=ONE)
+        return [Metric(f"{p}d{d}", count_if(exp.and_(ok.copy(), exp.EQ(this=lead.copy(), expression=exp.Literal.number(d))))) for d in DIGITS]
+    return []
+
+
+def merged_query(dataset: exp.Table, pairs: list[Metric]) -> exp.Select:
+    """One aggregate SELECT over the extract: the row count plus every rule's metrics."""
+    cols = [exp.alias_(exp.Count(this=exp.Star()), "row_count")]
+    cols += [exp.alias_(m.expression.copy(), m.name) for m in pairs]
+    return exp.select(*cols).from_(dataset.copy())
+
+
+def sample_query(dataset: exp.Table, predicate: exp.Expression, order: list[str], limit: int) -> exp.Select:
+    q = exp.select("*").from_(dataset.copy()).where(predicate.copy())
+    if order:
+        q = q.order_by(*order)
+    return q.limit(limit)
+
+
+def duplicates_query(dataset: exp.Table, cols: list[str]) -> exp.Select:
+    """Keys that occur more than once, with their counts (for samples and several columns)."""
+    return (
+        exp.select(*cols, exp.alias_(exp.Count(this=exp.Star()), "n"))
+        .from_(dataset.copy())
+        .group_by(*cols)
+        .having(exp.GT(this=exp.Count(this=exp.Star()), expression=ONE))
+    )
+
+
+def _aggregate(source: exp.Expression, by: list[str], measures: dict[str, str]) -> exp.Select:
+    cols = [exp.column(c) for c in by] + [exp.alias_(parse(text), name) for name, text in measures.items()]
+    q = exp.select(*cols).from_(source)
+    return q.group_by(*by) if by else q
+
+
+def comparison_query(left: exp.Select, right: exp.Expression, by: list[str], right_by: list[str], names: list[str]) -> tuple[exp.Select, Callable[[int], exp.Select]]:
+    """Join two keyed aggregates ``l`` and ``r`` (missing values count as 0); return the totals
+    query (failing groups, Σ left, Σ right per measure) and a sample-query factory."""
+    zero = ZERO
+    def side(alias: str, name: str) -> exp.Expression:
+        return exp.func("COALESCE", exp.column(name, table=alias), zero.copy())
+
+    mismatch = _or([exp.NullSafeNEQ(this=side("l", n), expression=side("r", n)) for n in names]) if names else exp.false()
+    join_on = None
+    for lc, rc in zip(by, right_by):
+        cond = exp.EQ(this=exp.column(lc, table="l"), expression=exp.column(rc, table="r"))
+        join_on = cond if join_on is None else exp.and_(join_on, cond)
+    def joined() -> exp.Select:
+        base = exp.select().from_(exp.alias_(exp.to_table("l"), "l"))
+        if join_on is not None:
+            return base.join(exp.to_table("r").as_("r"), on=join_on.copy(), join_type="FULL OUTER")
+        return base.join(exp.to_table("r").as_("r"), join_type="CROSS")
+
+    totals = joined().select(exp.alias_(count_if(mismatch), "failing"), append=False)
+    for n in names:
+        totals = totals.select(exp.alias_(exp.Sum(this=side("l", n)), f"left_{n}"), exp.alias_(exp.Sum(this=side("r", n)), f"right_{n}"))
+    totals = totals.with_("l", as_=left).with_("r", as_=right)
+
+    def sample(limit: int) -> exp.Select:
+        keys = [exp.alias_(exp.func("COALESCE", exp.column(lc, table="l"), exp.column(rc, table="r")), lc) for lc, rc in zip(by, right_by)]
+        vals = []
+        for n in names:
+            vals += [exp.alias_(side("l", n), f"extract_{n}"), exp.alias_(side("r", n), f"other_{n}")]
+        q = joined().select(*keys, *vals, append=False).where(mismatch.copy())
+        if by:
+            q = q.order_by(*[exp.column(c) for c in by])
+        return q.limit(limit).with_("l", as_=left.copy()).with_("r", as_=right.copy())
+
+    return totals, sample
+
+
+def tie_out(rule: RuleSpec, dataset: exp.Table):
+    by = list(rule.get("by") or [])
+    measures = dict(rule.get("measures"))
+    left = _aggregate(dataset.copy(), by, measures)
+    source = exp.Subquery(this=parse(rule.get("sql")), alias=exp.TableAlias(this=exp.to_identifier("src")))
+    right = exp.select(*(by + list(measures))).from_(source)
+    return comparison_query(left, right, by, by, list(measures))
+
+
+def cross_source(rule: RuleSpec, dataset: exp.Table, other: exp.Table):
+    by = list(rule.get("by") or [])
+    other_by = list(rule.get("other_by") or by)
+    measures = dict(rule.get("measures"))
+    other_measures = dict(rule.get("other_measures") or measures)
+    left = _aggregate(dataset.copy(), by, measures)
+    right = _aggregate(other.copy(), other_by, other_measures)
+    return comparison_query(left, right, by, other_by, list(measures))
+
+
+def witness_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple[exp.Select, Callable[[int], exp.Select]]:
+    """Keys selected independently on the source that must be present in (or absent from) the
+    extract. Returns (count of witnesses and of failing ones, sample factory)."""
+    by = list(rule.get("by") or item.key)
+    source = exp.Subquery(this=parse(rule.get("sql")), alias=exp.TableAlias(this=exp.to_identifier("w")))
+    match = None
+    for c in by:
+        cond = exp.EQ(this=exp.column(c, table="d"), expression=exp.column(c, table="w"))
+        match = cond if match is None else exp.and_(match, cond)
+    found = exp.Exists(this=exp.select(ONE.copy()).from_(exp.alias_(dataset.copy(), "d")).where(match))
+    failing = exp.not_(found.copy()) if rule.get("expect") == "present" else found.copy()
+    totals = exp.select(exp.alias_(exp.Count(this=exp.Star()), "witnesses"), exp.alias_(count_if(failing), "failing")).from_(source.copy())
+
+    def sample(limit: int) -> exp.Select:
+        return exp.select(*[exp.column(c, table="w") for c in by]).from_(source.copy()).where(failing.copy()).order_by(*[exp.column(c, table="w") for c in by]).limit(limit)
+
+    return totals, sample
+
+
+def referential_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple[exp.Select, Callable[[int], exp.Select]]:
+    """Extract rows whose key has no match in an independent source query (report → source)."""
+    by = list(rule.get("by") or item.key)
+    source = exp.Subquery(this=parse(rule.get("sql")), alias=exp.TableAlias(this=exp.to_identifier("s")))
+    match = None
+    for col in by:
+        cond = exp.EQ(this=exp.column(col, table="s"), expression=exp.column(col, table="d"))
+        match = cond if match is None else exp.and_(match, cond)
+    orphan = exp.not_(exp.Exists(this=exp.select(ONE.copy()).from_(source).where(match)))
+    rows = exp.alias_(dataset.copy(), "d")
+    totals = exp.select(exp.alias_(exp.Count(this=exp.Star()), "rows"), exp.alias_(count_if(orphan), "failing")).from_(rows)
+
+    def sample(limit: int) -> exp.Select:
+        cols = [exp.column(c, table="d") for c in by]
+        return exp.select(*cols).from_(rows.copy()).where(orphan.copy()).order_by(*cols).limit(limit)
+
+    return totals, sample

@@ -1,0 +1,286 @@
+"""Run an item's C&A rules on its extract, in the engine that ran the extract.
+
+Order of work: register the extract; one merged aggregate query for every dataset-level
+metric; then the comparison queries (source tie-outs, cross-source, witnesses); then capped
+sample queries for the rules that failed. A rule whose SQL fails is ``errored`` with the
+reason and the other rules still run; if the merged query fails, its rules are retried one by
+one so a single bad rule cannot take the others down.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..catalog.model import ItemSpec
+from ..catalog.rules import RuleSpec
+from ..engines.base import Engine
+from ..errors import SoxautoError
+from ..extract import ExtractResult, control_totals
+from ..lake.contract import ColumnSpec
+from . import compile as c
+from .history import HistoryStore, robust_z
+from .result import Outcome, TestResult, ValidationResult
+
+BENFORD = {d: Decimal(math.log10(1 + 1 / d)) for d in c.DIGITS}
+
+
+def validate(engine: Engine, extract: ExtractResult, *, others: Mapping[str, ExtractResult] | None = None,
+             history: HistoryStore | None = None, sample_size: int = 20) -> ValidationResult:
+    item = extract.item
+    run = _Run(engine, extract, dict(others or {}), history, sample_size)
+    try:
+        results = run.all(item.tests)
+    finally:
+        run.release()
+    if history is not None:
+        history.record(item.id, extract.company_id, extract.period, _history_metrics(extract))
+    return ValidationResult(item.id, extract.company_id, extract.period, tuple(results))
+
+
+def _history_metrics(extract: ExtractResult) -> dict[str, Decimal]:
+    return {"row_count": Decimal(extract.row_count), **extract.control_totals}
+
+
+class _Run:
+    def __init__(self, engine, extract, others, history, sample_size):
+        self.engine, self.extract, self.others = engine, extract, others
+        self.history, self.n = history, sample_size
+        self.item: ItemSpec = extract.item
+        self.names: list[str] = []
+        self.dataset = self._register(self.item.id, extract)
+
+    def _register(self, item_id: str, extract: ExtractResult) -> exp.Table:
+        name = f"ds_{item_id}_{extract.company_id}_{extract.period.compact}".lower()
+        self.names.append(name)
+        return self.engine.register(name, extract.table)
+
+    def release(self) -> None:
+        for name in self.names:
+            self.engine.unregister(name)
+
+    def sql(self, query: exp.Expression) -> tuple[pa.Table, str]:
+        result = self.engine.run(query, self.extract.parameters)
+        return result.table, result.sql
+
+    def all(self, rules) -> list[TestResult]:
+        metrics = self._merged(list(rules))
+        out = []
+        for i, rule in enumerate(rules):
+            try:
+                out.append(self.one(i, rule, metrics))
+            except SoxautoError as e:
+                out.append(_errored(rule, str(e)))
+        return out
+
+    def _merged(self, rules: list[RuleSpec]) -> dict[str, Any]:
+        pairs = [m for i, r in enumerate(rules) for m in c.metrics(i, r, self.item)]
+        query = c.merged_query(self.dataset, pairs)
+        try:
+            table, sql = self.sql(query)
+            values = table.to_pylist()[0]
+            return {k: (v, sql) for k, v in values.items()}
+        except SoxautoError:
+            out: dict[str, Any] = {}
+            for m in pairs:  # isolate the failing rule(s)
+                try:
+                    table, sql = self.sql(c.merged_query(self.dataset, [m]))
+                    out[m.name] = (table.column(m.name)[0].as_py(), sql)
+                except SoxautoError as e:
+                    out[m.name] = (e, "")
+            return out
+
+    def one(self, i: int, rule: RuleSpec, metrics: dict[str, Any]) -> TestResult:
+        kind = rule.kind
+        if kind in ("not_null", "allowed_values", "range", "recompute"):
+            return self._row_level(i, rule, metrics)
+        handler: Callable = {
+            "unique": self._unique, "freshness": self._freshness, "first_digit": self._first_digit,
+            "source_tie_out": self._tie_out, "cross_source": self._cross_source, "witness": self._witness,
+            "referential": self._referential,
+            "output_contract": self._output_contract, "history": self._history,
+        }[kind]
+        return handler(i, rule, metrics)
+
+    def _metric(self, metrics, name):
+        value, sql = metrics[name]
+        if isinstance(value, Exception):
+            raise value
+        return value, sql
+
+    def _row_level(self, i, rule, metrics) -> TestResult:
+        failing, sql = self._metric(metrics, f"r{i}_failing")
+        failing = int(failing or 0)
+        sample, sqls = (), [sql]
+        if failing:
+            q = c.sample_query(self.dataset, c.violation(rule, self.item), list(self.item.key), self.n)
+            table, s = self.sql(q)
+            sample, sqls = _rows(table), sqls + [s]
+        return _result(rule, failing == 0, failing, 0, sqls, sample, failing,
+                       f"{failing} row(s) violate {rule.kind}" if failing else "")
+
+    def _unique(self, i, rule, metrics) -> TestResult:
+        cols = c.unique_columns(rule, self.item)
+        dup = c.duplicates_query(self.dataset, cols)
+        if len(cols) == 1:
+            failing, sql = self._metric(metrics, f"r{i}_failing")
+            sqls = [sql]
+        else:
+            total = exp.select(exp.alias_(exp.func("COALESCE", exp.Sum(this=exp.Sub(this=exp.column("n"), expression=c.ONE.copy())), c.ZERO.copy()), "failing")).from_(dup.subquery("d"))
+            table, sql = self.sql(total)
+            failing, sqls = table.column("failing")[0].as_py(), [sql]
+        failing = int(failing or 0)
+        sample = ()
+        if failing:
+            table, s = self.sql(dup.order_by(*cols).limit(self.n))
+            sample, sqls = _rows(table), sqls + [s]
+        return _result(rule, failing == 0, failing, 0, sqls, sample, failing,
+                       f"{failing} surplus row(s) on key ({', '.join(cols)})" if failing else "")
+
+    def _freshness(self, i, rule, metrics) -> TestResult:
+        oldest, sql = self._metric(metrics, f"r{i}_min")
+        cutoff = datetime.combine(self.extract.period.cutoff, time())
+        if oldest is None:
+            return _result(rule, False, None, cutoff.isoformat(), [sql], (), 0, "no rows: freshness cannot be shown")
+        ok = oldest >= cutoff
+        return _result(rule, ok, _json(oldest), f">= {cutoff.isoformat()}", [sql], (), 0 if ok else 1,
+                       "" if ok else f"{rule.get('column')} {oldest} is before the cutoff")
+
+    def _first_digit(self, i, rule, metrics) -> TestResult:
+        counts, sql = {}, ""
+        for d in c.DIGITS:
+            value, sql = self._metric(metrics, f"r{i}_d{d}")
+            counts[d] = int(value or 0)
+        n = sum(counts.values())
+        threshold = Decimal(str(rule.get("threshold", "0.015")))
+        if n < 100:
+            return _result(rule, True, {"values": n}, f"MAD <= {threshold}", [sql], (), 0,
+                           f"only {n} amounts >= 1: too few to assess the first-digit distribution")
+        mad = sum(abs(Decimal(counts[d]) / n - BENFORD[d]) for d in c.DIGITS) / 9
+        mad = mad.quantize(Decimal("0.00001"))
+        observed = {"mad": str(mad), "values": n, "proportions": {str(d): str((Decimal(counts[d]) / n).quantize(Decimal("0.0001"))) for d in c.DIGITS}}
+        ok = mad <= threshold
+        return _result(rule, ok, observed, f"MAD <= {threshold}", [sql], (), 0 if ok else n,
+                       "" if ok else f"first-digit MAD {mad} above {threshold}: nonconformity")
+
+    def _compare(self, rule, totals_q, sample_q, names) -> TestResult:
+        table, sql = self.sql(totals_q)
+        row = table.to_pylist()[0]
+        failing = int(row["failing"] or 0)
+        observed = {n: _json(row[f"left_{n}"]) for n in names}
+        expected = {n: _json(row[f"right_{n}"]) for n in names}
+        sqls, sample = [sql], ()
+        if failing:
+            t, s = self.sql(sample_q(self.n))
+            sample, sqls = _rows(t), sqls + [s]
+        return _result(rule, failing == 0, observed, expected, sqls, sample, failing,
+                       f"{failing} group(s) disagree" if failing else "")
+
+    def _tie_out(self, i, rule, metrics) -> TestResult:
+        totals, sample = c.tie_out(rule, self.dataset)
+        return self._compare(rule, totals, sample, list(rule.get("measures")))
+
+    def _cross_source(self, i, rule, metrics) -> TestResult:
+        other_id = rule.get("other")
+        if other_id not in self.others:
+            raise SoxautoError(f"{rule.id}: needs the extract of {other_id} for the same entity and period")
+        other = self._register(other_id, self.others[other_id])
+        totals, sample = c.cross_source(rule, self.dataset, other)
+        return self._compare(rule, totals, sample, list(rule.get("measures")))
+
+    def _witness(self, i, rule, metrics) -> TestResult:
+        totals, sample_q = c.witness_queries(rule, self.item, self.dataset)
+        table, sql = self.sql(totals)
+        row = table.to_pylist()[0]
+        witnesses, failing = int(row["witnesses"] or 0), int(row["failing"] or 0)
+        present = rule.get("expect") == "present"
+        sqls, sample = [sql], ()
+        if failing:
+            t, s = self.sql(sample_q(self.n))
+            sample, sqls = _rows(t), sqls + [s]
+        if present and witnesses == 0:
+            return _result(rule, False, 0, "at least 1 witness", sqls, (), 0, "the witness query found no record to look for")
+        return _result(rule, failing == 0, {"witnesses": witnesses, "failing": failing}, {"failing": 0}, sqls, sample, failing,
+                       f"{failing} witness record(s) {'missing from' if present else 'present in'} the extract" if failing else "")
+
+    def _referential(self, i, rule, metrics) -> TestResult:
+        totals, sample_q = c.referential_queries(rule, self.item, self.dataset)
+        table, sql = self.sql(totals)
+        row = table.to_pylist()[0]
+        failing = int(row["failing"] or 0)
+        sqls, sample = [sql], ()
+        if failing:
+            t, s = self.sql(sample_q(self.n))
+            sample, sqls = _rows(t), sqls + [s]
+        return _result(rule, failing == 0, {"rows": int(row["rows"] or 0), "orphans": failing}, {"orphans": 0}, sqls, sample, failing,
+                       f"{failing} extract row(s) have no match in the source" if failing else "")
+
+    def _output_contract(self, i, rule, metrics) -> TestResult:
+        raw = self.extract.query.table.schema
+        declared = [(col.name, col.type) for col in self.item.output]
+        problems = []
+        if raw.names != [n for n, _ in declared]:
+            problems.append(f"columns {raw.names} != declared {[n for n, _ in declared]}")
+        else:
+            for name, ltype in declared:
+                if not ColumnSpec(name, ltype, True).accepts(raw.field(name).type) and not _widened(ltype, raw.field(name).type):
+                    problems.append(f"{name}: engine type {raw.field(name).type} is not {ltype}")
+        observed = {f.name: str(f.type) for f in raw}
+        return _result(rule, not problems, observed, dict(declared), [], (), len(problems), "; ".join(problems))
+
+    def _history(self, i, rule, metrics) -> TestResult:
+        if self.history is None:
+            raise SoxautoError(f"{rule.id}: no history store is configured")
+        current = _history_metrics(self.extract)
+        names = list(rule.get("measures") or current)
+        earlier = self.history.earlier(self.item.id, self.extract.company_id, self.extract.period, int(rule.get("periods", 12)))
+        threshold = Decimal(str(rule.get("threshold", "3.5")))
+        scores, outliers = {}, []
+        for name in names:
+            z = robust_z(current[name], [m[name] for _, m in earlier if name in m])
+            scores[name] = None if z is None else str(z)
+            if z is not None and abs(z) > threshold:
+                outliers.append(name)
+        if all(v is None for v in scores.values()):
+            return _result(rule, True, {"periods": len(earlier)}, f"|z| <= {threshold}", [], (), 0,
+                           f"{len(earlier)} earlier period(s): at least 3 are needed to assess")
+        return _result(rule, not outliers, {"z": scores, "values": {k: str(current[k]) for k in names}}, f"|z| <= {threshold}",
+                       [], (), len(outliers), f"out of line with {len(earlier)} earlier periods: {', '.join(outliers)}" if outliers else "")
+
+
+def _widened(ltype: str, arrow_type: pa.DataType) -> bool:
+    """Engines widen sums: DECIMAL(38, 2) for DECIMAL(18, 2) is the same money, and INTEGER for
+    BIGINT the same count. Scale must match exactly; floats never pass."""
+    if ltype in ("money", "rate") and pa.types.is_decimal(arrow_type):
+        return arrow_type.scale == (2 if ltype == "money" else 6)
+    return False
+
+
+def _result(rule, ok, observed, expected, sqls, sample, failing, message) -> TestResult:
+    return TestResult(rule.id, rule.kind, rule.severity, Outcome.PASSED if ok else Outcome.FAILED,
+                      _json(observed), _json(expected), tuple(s for s in sqls if s), tuple(sample), int(failing or 0), message)
+
+
+def _errored(rule, reason: str) -> TestResult:
+    return TestResult(rule.id, rule.kind, rule.severity, Outcome.ERRORED, message=reason)
+
+
+def _rows(table: pa.Table) -> tuple[dict, ...]:
+    return tuple({k: _json(v) for k, v in row.items()} for row in table.to_pylist())
+
+
+def _json(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value

@@ -49,7 +49,9 @@ def test_show_json_is_one_object_with_the_exact_sql(capsys):
     assert record["query_sha256"] == cr_04_sha256()
     assert record["key"] == ["company_id", "gl_account_no"]
     assert record["output"][4] == {"name": "balance_lcy", "type": "money", "nullable": False}
-    assert record["tests"] == []
+    tests = {t["id"]: t for t in record["tests"]}
+    assert tests["CR_04.tie_out"]["kind"] == "source_tie_out" and tests["CR_04.tie_out"]["severity"] == "error"
+    assert tests["CR_04.history"]["severity"] == "warn"
 
 
 def test_show_of_an_unknown_item_is_a_usage_error_with_a_suggestion(capsys):
@@ -85,7 +87,7 @@ def test_export_markdown_lists_every_item_with_its_hash(tmp_path, capsys):
     assert text.startswith("# DOC_001 — IPE catalog master\n")
     for item_id in PACK_IDS:
         assert f"\n## {item_id} — " in text
-    summary = "| CR_04 | CR | 1.0.0 | NAV GL balances (actuals) | Group Accounting — GL team | NAV | 0 |"
+    summary = "| CR_04 | CR | 1.0.0 | NAV GL balances (actuals) | Group Accounting — GL team | NAV | 7 |"
     assert f"{summary} `{cr_04_sha256()}` |" in text
     assert "| gl_accounts | list | 13003, 13004, 13005, 13009, 13011, 13012, 18304, 18317, 18350, 18412 |" in text
     again = tmp_path / "again.md"
@@ -119,37 +121,50 @@ def test_export_rejects_an_unknown_format(tmp_path, capsys):
     assert not Path(tmp_path / "x.csv").exists()
 
 
-def test_declared_tests_are_rendered_generically_in_show_and_export(tmp_path, capsys):
+def test_declared_tests_are_rendered_in_show_and_export(tmp_path, capsys):
     folder = tmp_path / "catalog"
     folder.mkdir()
     (folder / "CR_04.sql").write_bytes((default_pack() / "catalog" / "CR_04.sql").read_bytes())
-    yaml_text = (default_pack() / "catalog" / "CR_04.yaml").read_text("utf-8") + (
-        "tests:\n"
-        "  - id: CR_04_TIE_OUT\n"
-        "    kind: source_tieout\n"
-        "    severity: error\n"
-        "    tolerance: 0\n"
-        "  - id: CR_04_KEY\n"
-        "    kind: key_unique\n"
+    base = (default_pack() / "catalog" / "CR_04.yaml").read_text("utf-8").split("\ntests:")[0]
+    yaml_text = base + (
+        "\ntests:\n"
+        "  - id: CR_04.sign\n"
+        "    kind: range\n"
+        "    column: balance_lcy\n"
+        "    min: -100\n"
+        "  - id: CR_04.key\n"
+        "    kind: unique\n"
     )
     (folder / "CR_04.yaml").write_text(yaml_text, "utf-8")
     assert run(["catalog", "show", "CR_04", "--pack", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tests"] == [
-        {"id": "CR_04_TIE_OUT", "kind": "source_tieout", "severity": "error", "details": '{"tolerance": 0}'},
-        {"id": "CR_04_KEY", "kind": "key_unique", "severity": "", "details": ""},
+        {"id": "CR_04.sign", "kind": "range", "severity": "error", "details": '{"column": "balance_lcy", "min": -100}'},
+        {"id": "CR_04.key", "kind": "unique", "severity": "error", "details": ""},
     ]
     out = tmp_path / "DOC_001.md"
     assert run(["catalog", "export", "--format", "md", "--out", str(out), "--pack", str(tmp_path)]) == 0
     text = out.read_text("utf-8")
-    assert '| CR_04_TIE_OUT | source_tieout | error | {"tolerance": 0} |' in text
-    assert "| CR_04_KEY | key_unique |  |  |" in text
+    assert '| CR_04.sign | range | error | {"column": "balance_lcy", "min": -100} |' in text
+    assert "| CR_04.key | unique | error |  |" in text
     summary = "| CR_04 | CR | 1.0.0 | NAV GL balances (actuals) | Group Accounting — GL team | NAV | 2 |"
     assert f"{summary} `{cr_04_sha256()}` |" in text
     book_path = tmp_path / "DOC_001.xlsx"
     assert run(["catalog", "export", "--format", "xlsx", "--out", str(book_path), "--pack", str(tmp_path)]) == 0
     book = openpyxl.load_workbook(book_path, read_only=True)
     assert list(book["Tests"].iter_rows(values_only=True))[1:] == [
-        ("CR_04", "CR_04_TIE_OUT", "source_tieout", "error", '{"tolerance": 0}'),
-        ("CR_04", "CR_04_KEY", "key_unique", None, None),
+        ("CR_04", "CR_04.sign", "range", "error", '{"column": "balance_lcy", "min": -100}'),
+        ("CR_04", "CR_04.key", "unique", "error", None),
     ]
     book.close()
+
+
+def test_a_misspelled_test_kind_fails_validation_with_its_line(tmp_path, capsys):
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    (folder / "CR_04.sql").write_bytes((default_pack() / "catalog" / "CR_04.sql").read_bytes())
+    base = (default_pack() / "catalog" / "CR_04.yaml").read_text("utf-8").split("\ntests:")[0]
+    text = base + "\ntests:\n  - id: CR_04.key\n    kind: uniqe\n"
+    (folder / "CR_04.yaml").write_text(text, "utf-8")
+    assert run(["catalog", "validate", "--pack", str(tmp_path)]) == 3
+    line = text.splitlines().index("    kind: uniqe") + 1
+    assert f"CR_04.yaml:{line}: unknown test kind 'uniqe'; did you mean 'unique'?" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from . import write as w
 from .ledger import Ledger, OpenClose, batch_doc, manual_journals, month_days, post_open_close
-from .orders import COD, HOUR, NOPAY, PAYMENT_METHODS, Items, Orders, order_nr
+from .orders import COD, HOUR, NOPAY, PAYMENT_METHODS, Orders, order_nr
 from .world import DAY, NEVER, Entity, Plan, benford_cents, clip_future, injections, lag_days, rng
 
 PARTNERS = ("Jumia Express", "GIG Logistics", "Kwik Delivery", "Aramex", "DHL Express")

@@ -248,9 +248,9 @@ def test_first_digit_rule_accepts_benford_and_flags_uniform_digits(tmp_path):
         for k in range(count):
             n += 1
             rows.append(balance(f"A{n:05d}", f"{digit}{k % 10}.50"))
-    r = run_rules(tmp_path / "a", {"nav.gl_balances": rows}, rules)[0]["CR_04.benford"]
+    r = run_rules(tmp_path / "a", {"nav.gl_balances": rows * 2}, rules)[0]["CR_04.benford"]
     assert r.outcome is Outcome.PASSED and Decimal(r.observed["mad"]) < Decimal("0.001")
-    uniform = [balance(f"U{i:05d}", f"{i % 9 + 1}.00") for i in range(900)]
+    uniform = [balance(f"U{i:05d}", f"{i % 9 + 1}.00") for i in range(1800)]
     r = run_rules(tmp_path / "b", {"nav.gl_balances": uniform}, rules)[0]["CR_04.benford"]
     assert r.outcome is Outcome.FAILED and r.severity == "warn"
     assert Decimal(r.observed["mad"]) > Decimal("0.015")

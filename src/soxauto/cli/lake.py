@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from ..lake.demo.defects import NAMES as DEFECTS
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -47,9 +49,11 @@ def generate_cmd(
     seed: int = typer.Option(7, "--seed", help="Random seed: the same arguments give identical files."),
     first_period: str = typer.Option("2025-07", "--first-period", help="First period, YYYY-MM."),
     periods: int = typer.Option(3, "--periods", help="Number of month-ends to generate."),
+    defects: str = typer.Option("", "--defects", help="Inject defects for C&A tests: " + ", ".join(DEFECTS)),
 ) -> None:
     """Generate a deterministic demo lake with ground_truth.json."""
     from ..lake.generate import generate
     from ..period import Period
 
-    generate(out, scale=scale, seed=seed, first_period=Period.parse(first_period), periods=periods)
+    generate(out, scale=scale, seed=seed, first_period=Period.parse(first_period), periods=periods,
+             defects=tuple(d for d in defects.split(",") if d.strip()))

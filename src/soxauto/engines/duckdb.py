@@ -15,7 +15,7 @@ from ..errors import EngineError, LakeContractError
 from ..lake.binding import Binding, TableBinding
 from ..lake.contract import contract
 from .base import QueryResult
-from .render import render
+from .render import Renderer
 
 
 def table_files(tb: TableBinding) -> tuple[str, list[Path]]:
@@ -37,6 +37,7 @@ class DuckDBEngine:
 
     def __init__(self, binding: Binding, *, threads: int | None = None, memory_limit: str | None = None):
         self.binding = binding
+        self._renderer = Renderer(self.dialect, binding, self.source, positional=False)
         config: dict[str, object] = {}
         if threads:
             config["threads"] = int(threads)
@@ -66,7 +67,7 @@ class DuckDBEngine:
         return exp.Table(this=exp.Anonymous(this="read_csv", expressions=args))
 
     def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
-        return render(query, self.dialect, self.binding, self.source, params, positional=False)
+        return self._renderer.render(query, params)
 
     def run(self, query: exp.Expression, params: Mapping[str, Any]) -> QueryResult:
         sql, bound = self.render(query, params)

@@ -109,28 +109,73 @@ def _is_list(value: Any) -> bool:
 
 
 _TOKEN = re.compile(r"[:$@]__p(\d+)__")
+_ELEMENT = re.compile(r"^(.+)__(\d+)$")
 
 
-def placeholders(query: exp.Expression, dialect: str, values: Mapping[str, Any], *, positional: bool, pretty: bool = True) -> tuple[str, Any]:
-    """Render ``query`` for ``dialect`` with named or positional placeholders."""
+def placeholders(query: exp.Expression, dialect: str, names: list[str] | set[str], *, positional: bool, pretty: bool = True) -> tuple[str, tuple[str, ...]]:
+    """Render ``query`` for ``dialect``; return the text and the placeholder names in the
+    driver's binding order (text order for ``?``, sorted for named placeholders)."""
     if not positional:
-        return query.sql(dialect=dialect, pretty=pretty), {k: values[k] for k in sorted(values)}
+        return query.sql(dialect=dialect, pretty=pretty), tuple(sorted(names))
     # Give every placeholder occurrence a unique token, render, then read the tokens back in
     # text order: that order is the driver's binding order whatever the generator does.
     query = query.copy()
-    names: list[str] = []
+    seen: list[str] = []
     for p in query.find_all(exp.Placeholder):
-        names.append(p.name)
-        p.set("this", f"__p{len(names) - 1}__")
+        seen.append(p.name)
+        p.set("this", f"__p{len(seen) - 1}__")
     text = query.sql(dialect=dialect, pretty=pretty)
-    order = [names[int(m.group(1))] for m in _TOKEN.finditer(text)]
-    if len(order) != len(names):
+    order = [seen[int(m.group(1))] for m in _TOKEN.finditer(text)]
+    if len(order) != len(seen):
         raise UsageError("a placeholder was lost or duplicated while rendering the query")
-    return _TOKEN.sub("?", text), [values[n] for n in order]
+    return _TOKEN.sub("?", text), tuple(order)
+
+
+def bound_value(name: str, params: Mapping[str, Any]) -> Any:
+    """The value of a placeholder: a parameter, or element k of a list parameter (``name__k``)."""
+    if name in params and not _is_list(params[name]):
+        return params[name]
+    m = _ELEMENT.match(name)
+    if m and _is_list(params.get(m.group(1))):
+        return params[m.group(1)][int(m.group(2))]
+    raise UsageError(f"query parameter '{name}' has no value{did_you_mean(name, params)}")
 
 
 def render(query: exp.Expression, dialect: str, binding: Binding | None, source: Source | None, params: Mapping[str, Any], *, positional: bool) -> tuple[str, Any]:
+    text, names = prepare(query, dialect, binding, source, params, positional=positional)
+    return text, bind(names, params, positional=positional)
+
+
+def prepare(query, dialect, binding, source, params, *, positional: bool) -> tuple[str, tuple[str, ...]]:
     if binding is not None and source is not None:
         query = bind_tables(query, binding, source)
     query, flat = expand_lists(query, params)
-    return placeholders(query, dialect, flat, positional=positional)
+    return placeholders(query, dialect, set(flat), positional=positional)
+
+
+def bind(names: tuple[str, ...], params: Mapping[str, Any], *, positional: bool):
+    if positional:
+        return [bound_value(n, params) for n in names]
+    return {n: bound_value(n, params) for n in names}
+
+
+class Renderer:
+    """Renders queries for one engine and remembers the result per query object and list
+    shape: a catalog item's query is rendered once however many entities run it."""
+
+    def __init__(self, dialect: str, binding: Binding | None, source: Source | None, *, positional: bool, size: int = 1024):
+        self.dialect, self.binding, self.source, self.positional = dialect, binding, source, positional
+        self._cache: dict[tuple, tuple[exp.Expression, str, tuple[str, ...]]] = {}
+        self._size = size
+
+    def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+        shape = tuple(sorted((k, len(v)) for k, v in params.items() if _is_list(v)))
+        key = (id(query), shape)
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not query:  # the id of a collected object may be reused
+            text, names = prepare(query, self.dialect, self.binding, self.source, params, positional=self.positional)
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            # Holding the query keeps its id from being reused while the entry lives.
+            hit = self._cache[key] = (query, text, names)
+        return hit[1], bind(hit[2], params, positional=self.positional)

@@ -19,6 +19,7 @@ from typing import Mapping
 
 from ..period import Period
 from .contract import contract
+from .demo import defects as demo_defects
 from .demo import entity as demo_entity
 from .demo import write as w
 from .demo.truth import LineTruth
@@ -57,10 +58,15 @@ class LakeSummary:
 
 
 def generate(out: Path, *, scale: float, seed: int, first_period: Period, periods: int,
-             quiet: bool = False) -> LakeSummary:
-    """Write the demo lake and its ground truth into ``out``; print a summary unless ``quiet``."""
+             quiet: bool = False, defects: tuple[str, ...] = ()) -> LakeSummary:
+    """Write the demo lake and its ground truth into ``out``; print a summary unless ``quiet``.
+
+    ``defects`` (names from ``demo.defects.NAMES``) are injected into the first entity's last
+    period and listed in the ground truth."""
     started = time.perf_counter()
     plan = Plan(scale, seed, first_period, periods)
+    defects = demo_defects.parse(",".join(defects))
+    injected: list = []
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     counts = {name: 0 for name in contract().names}
@@ -68,11 +74,13 @@ def generate(out: Path, *, scale: float, seed: int, first_period: Period, period
     truth: list[LineTruth] = []
     for e in ENTITIES:
         tables, rows = demo_entity.build(plan, e)
+        if defects and e is ENTITIES[0]:
+            tables, rows, injected = demo_defects.inject(defects, tables, plan.requested[-1], e.company_id, rows)
         for name, tab in tables.items():
             counts[name] += w.write(out, name, e.company_id, tab.sort_by(_sort_keys(name)))
         truth.extend(rows)
         del tables
-    _write_truth(out / GROUND_TRUTH, plan, counts, truth)
+    _write_truth(out / GROUND_TRUTH, plan, counts, truth, injected)
     summary = LakeSummary(out, MappingProxyType(counts), len(truth), time.perf_counter() - started)
     if not quiet:
         summary.render()
@@ -104,7 +112,7 @@ def _sort_keys(name: str) -> list[tuple[str, str]]:
     return [(c, "ascending") for c in SORT_KEYS[name]]
 
 
-def _write_truth(path: Path, plan: Plan, counts: Mapping[str, int], truth: list[LineTruth]) -> None:
+def _write_truth(path: Path, plan: Plan, counts: Mapping[str, int], truth: list[LineTruth], defects=()) -> None:
     doc = {
         "format_version": FORMAT_VERSION,
         "generator": {
@@ -119,6 +127,7 @@ def _write_truth(path: Path, plan: Plan, counts: Mapping[str, int], truth: list[
         },
         "row_counts": dict(counts),
         "bridges_listed": "every bridge of the line's family, zero amounts included",
+        "defects": [d.to_json() for d in defects],
         "results": [t.to_json() for t in truth],
     }
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

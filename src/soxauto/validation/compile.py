@@ -70,6 +70,11 @@ def violation(rule: RuleSpec, item: ItemSpec) -> exp.Expression | None:
                 "non_zero": exp.EQ(this=col.copy(), expression=zero),
             }[sign])
         return _or(parts) if parts else exp.false()
+    if kind == "freshness":
+        # A row refreshed before the cutoff day began is stale; a missing timestamp proves nothing.
+        col = exp.column(rule.get("column"))
+        cutoff = exp.Cast(this=exp.Placeholder(this="cutoff"), to=exp.DataType.build("TIMESTAMP"))
+        return exp.or_(exp.LT(this=col, expression=cutoff), col.copy().is_(exp.null()))
     if kind == "recompute":
         # NULL counts as failing: a recomputation that cannot be made is not proven.
         return exp.not_(exp.func("COALESCE", exp.paren(parse(rule.get("expect"))), exp.false()))
@@ -90,6 +95,8 @@ def metrics(index: int, rule: RuleSpec, item: ItemSpec) -> list[Metric]:
     """The dataset-level aggregates a rule needs from the merged query."""
     p = f"r{index}_"
     pred = violation(rule, item)
+    if rule.kind == "freshness":
+        return [Metric(p + "failing", count_if(pred)), Metric(p + "min", exp.Min(this=exp.column(rule.get("column"))))]
     if pred is not None:
         return [Metric(p + "failing", count_if(pred))]
     if rule.kind == "unique":
@@ -98,8 +105,6 @@ def metrics(index: int, rule: RuleSpec, item: ItemSpec) -> list[Metric]:
             surplus = exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=exp.Distinct(expressions=[exp.column(cols[0])])))
             return [Metric(p + "failing", surplus)]
         return []  # several columns: a grouped query (COUNT(DISTINCT a, b) is not portable)
-    if rule.kind == "freshness":
-        return [Metric(p + "min", exp.Min(this=exp.column(rule.get("column"))))]
     if rule.kind == "first_digit":
         value = exp.Abs(this=exp.column(rule.get("column")))
         lead = parse(f"CAST(SUBSTRING(CAST(CAST(FLOOR(ABS({exp.column(rule.get('column')).sql('trino')})) AS BIGINT) AS VARCHAR), 1, 1) AS INTEGER)")

@@ -28,6 +28,9 @@ from .history import HistoryStore, robust_z
 from .result import Outcome, TestResult, ValidationResult
 
 BENFORD = {d: Decimal(math.log10(1 + 1 / d)) for d in c.DIGITS}
+# Below about a thousand values the sampling noise alone exceeds the 0.015 MAD threshold
+# (Nigrini's conformity ranges assume large populations), so smaller sets are not assessed.
+MIN_BENFORD_VALUES = 1000
 
 
 def validate(engine: Engine, extract: ExtractResult, *, others: Mapping[str, ExtractResult] | None = None,
@@ -47,16 +50,53 @@ def _history_metrics(extract: ExtractResult) -> dict[str, Decimal]:
     return {"row_count": Decimal(extract.row_count), **extract.control_totals}
 
 
+def dataset_name(item_id: str) -> str:
+    """Extracts are registered under a name that depends on the item only, so an item's
+    compiled queries are the same objects for every entity and period (and render once)."""
+    return f"ds_{item_id}".lower()
+
+
+class _Plan:
+    """An item's compiled queries, built once per item and reused for every extract of it."""
+
+    _cache: dict[int, "_Plan"] = {}
+
+    def __init__(self, item: ItemSpec):
+        self.item = item
+        self.dataset = exp.to_table(dataset_name(item.id))
+        rules = list(item.tests)
+        self.metrics = [m for i, r in enumerate(rules) for m in c.metrics(i, r, item)]
+        self.merged = c.merged_query(self.dataset, self.metrics)
+        self.queries: dict[str, Any] = {}
+        for r in rules:
+            if r.kind == "source_tie_out":
+                self.queries[r.id] = c.tie_out(r, self.dataset)
+            elif r.kind == "cross_source":
+                self.queries[r.id] = c.cross_source(r, self.dataset, exp.to_table(dataset_name(r.get("other"))))
+            elif r.kind == "witness":
+                self.queries[r.id] = c.witness_queries(r, item, self.dataset)
+            elif r.kind == "referential":
+                self.queries[r.id] = c.referential_queries(r, item, self.dataset)
+
+    @classmethod
+    def of(cls, item: ItemSpec) -> "_Plan":
+        plan = cls._cache.get(id(item))
+        if plan is None or plan.item is not item:
+            plan = cls._cache[id(item)] = cls(item)
+        return plan
+
+
 class _Run:
     def __init__(self, engine, extract, others, history, sample_size):
         self.engine, self.extract, self.others = engine, extract, others
         self.history, self.n = history, sample_size
         self.item: ItemSpec = extract.item
+        self.plan = _Plan.of(self.item)
         self.names: list[str] = []
         self.dataset = self._register(self.item.id, extract)
 
     def _register(self, item_id: str, extract: ExtractResult) -> exp.Table:
-        name = f"ds_{item_id}_{extract.company_id}_{extract.period.compact}".lower()
+        name = dataset_name(item_id)
         self.names.append(name)
         return self.engine.register(name, extract.table)
 
@@ -79,10 +119,9 @@ class _Run:
         return out
 
     def _merged(self, rules: list[RuleSpec]) -> dict[str, Any]:
-        pairs = [m for i, r in enumerate(rules) for m in c.metrics(i, r, self.item)]
-        query = c.merged_query(self.dataset, pairs)
+        pairs = self.plan.metrics
         try:
-            table, sql = self.sql(query)
+            table, sql = self.sql(self.plan.merged)
             values = table.to_pylist()[0]
             return {k: (v, sql) for k, v in values.items()}
         except SoxautoError:
@@ -144,12 +183,17 @@ class _Run:
 
     def _freshness(self, i, rule, metrics) -> TestResult:
         oldest, sql = self._metric(metrics, f"r{i}_min")
+        failing = int(self._metric(metrics, f"r{i}_failing")[0] or 0)
         cutoff = datetime.combine(self.extract.period.cutoff, time())
-        if oldest is None:
-            return _result(rule, False, None, cutoff.isoformat(), [sql], (), 0, "no rows: freshness cannot be shown")
-        ok = oldest >= cutoff
-        return _result(rule, ok, _json(oldest), f">= {cutoff.isoformat()}", [sql], (), 0 if ok else 1,
-                       "" if ok else f"{rule.get('column')} {oldest} is before the cutoff")
+        if oldest is None and not failing:
+            return _result(rule, False, None, f">= {cutoff.isoformat()}", [sql], (), 0, "no rows: freshness cannot be shown")
+        sample, sqls = (), [sql]
+        if failing:
+            q = c.sample_query(self.dataset, c.violation(rule, self.item), list(self.item.key), self.n)
+            table, s = self.sql(q)
+            sample, sqls = _rows(table), sqls + [s]
+        return _result(rule, failing == 0, _json(oldest), f">= {cutoff.isoformat()}", sqls, sample, failing,
+                       f"{failing} row(s) with {rule.get('column')} before the cutoff (oldest {oldest})" if failing else "")
 
     def _first_digit(self, i, rule, metrics) -> TestResult:
         counts, sql = {}, ""
@@ -158,9 +202,9 @@ class _Run:
             counts[d] = int(value or 0)
         n = sum(counts.values())
         threshold = Decimal(str(rule.get("threshold", "0.015")))
-        if n < 100:
+        if n < MIN_BENFORD_VALUES:
             return _result(rule, True, {"values": n}, f"MAD <= {threshold}", [sql], (), 0,
-                           f"only {n} amounts >= 1: too few to assess the first-digit distribution")
+                           f"only {n} amounts >= 1: at least {MIN_BENFORD_VALUES} are needed to assess the first-digit distribution")
         mad = sum(abs(Decimal(counts[d]) / n - BENFORD[d]) for d in c.DIGITS) / 9
         mad = mad.quantize(Decimal("0.00001"))
         observed = {"mad": str(mad), "values": n, "proportions": {str(d): str((Decimal(counts[d]) / n).quantize(Decimal("0.0001"))) for d in c.DIGITS}}
@@ -182,19 +226,19 @@ class _Run:
                        f"{failing} group(s) disagree" if failing else "")
 
     def _tie_out(self, i, rule, metrics) -> TestResult:
-        totals, sample = c.tie_out(rule, self.dataset)
+        totals, sample = self.plan.queries[rule.id]
         return self._compare(rule, totals, sample, list(rule.get("measures")))
 
     def _cross_source(self, i, rule, metrics) -> TestResult:
         other_id = rule.get("other")
         if other_id not in self.others:
             raise SoxautoError(f"{rule.id}: needs the extract of {other_id} for the same entity and period")
-        other = self._register(other_id, self.others[other_id])
-        totals, sample = c.cross_source(rule, self.dataset, other)
+        self._register(other_id, self.others[other_id])
+        totals, sample = self.plan.queries[rule.id]
         return self._compare(rule, totals, sample, list(rule.get("measures")))
 
     def _witness(self, i, rule, metrics) -> TestResult:
-        totals, sample_q = c.witness_queries(rule, self.item, self.dataset)
+        totals, sample_q = self.plan.queries[rule.id]
         table, sql = self.sql(totals)
         row = table.to_pylist()[0]
         witnesses, failing = int(row["witnesses"] or 0), int(row["failing"] or 0)
@@ -209,7 +253,7 @@ class _Run:
                        f"{failing} witness record(s) {'missing from' if present else 'present in'} the extract" if failing else "")
 
     def _referential(self, i, rule, metrics) -> TestResult:
-        totals, sample_q = c.referential_queries(rule, self.item, self.dataset)
+        totals, sample_q = self.plan.queries[rule.id]
         table, sql = self.sql(totals)
         row = table.to_pylist()[0]
         failing = int(row["failing"] or 0)

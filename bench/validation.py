@@ -1,0 +1,186 @@
+"""Benchmark (issue: C&A tests).
+
+1. All items, one period, all entities: extraction time vs the time the C&A tests add on top
+   (target: tests <= 30 % of extraction), in one child process with its peak memory.
+2. The same rules on the same data side by side, each in its own child process: SOXauto's
+   compiled SQL on DuckDB vs plain pandas in memory (how the earlier tooling did it) vs
+   pandera. Data: the CR_03 extracts of every entity (GL entries up to the cutoff), rules:
+   critical columns not null, key unique, allowed values, recomputation, first digit.
+
+    .venv/bin/python bench/validation.py --lake DIR [--period YYYY-MM]
+
+Compare ratios within one run: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("not_null", "unique", "allowed_values", "recompute", "first_digit")
+
+
+def child_close(lake: str, period: str) -> dict:
+    """Extract every item for every entity, then run every item's tests; time both."""
+    from soxauto.catalog import load_catalog
+    from soxauto.engines.duckdb import DuckDBEngine
+    from soxauto.extract import entities_in_scope, extract
+    from soxauto.lake.binding import lake_binding
+    from soxauto.period import Period
+    from soxauto.validation import Outcome, validate
+    from soxauto.validation.history import HistoryStore
+    import tempfile
+
+    catalog, p = load_catalog(), Period.parse(period)
+    t_extract = t_tests = 0.0
+    outcomes = {o.value: 0 for o in Outcome}
+    with DuckDBEngine(lake_binding(lake)) as engine, tempfile.TemporaryDirectory() as tmp:
+        history = HistoryStore(Path(tmp) / "h.jsonl")
+        for company in entities_in_scope(engine):
+            t0 = time.perf_counter()
+            extracts = {i.id: extract(engine, i, p, company) for i in catalog.extractable()}
+            t1 = time.perf_counter()
+            for ex in extracts.values():
+                for r in validate(engine, ex, others=extracts, history=history).results:
+                    outcomes[r.outcome.value] += 1
+            t2 = time.perf_counter()
+            t_extract, t_tests = t_extract + t1 - t0, t_tests + t2 - t1
+    return {"extract_seconds": round(t_extract, 2), "tests_seconds": round(t_tests, 2),
+            "tests_pct_of_extract": round(100 * t_tests / t_extract, 1), "outcomes": outcomes}
+
+
+def _dataset(lake: str, period: str):
+    """CR_03 of every entity as one Arrow table, and the CR_03 item with the compared rules."""
+    import pyarrow as pa
+    from soxauto.catalog import load_catalog
+    from soxauto.engines.duckdb import DuckDBEngine
+    from soxauto.extract import entities_in_scope, extract
+    from soxauto.lake.binding import lake_binding
+    from soxauto.period import Period
+
+    item = load_catalog().item("CR_03")
+    with DuckDBEngine(lake_binding(lake)) as engine:
+        parts = [extract(engine, item, Period.parse(period), c) for c in entities_in_scope(engine)]
+    table = pa.concat_tables([x.table for x in parts])
+    return parts[0], table
+
+
+def child_soxauto(lake: str, period: str) -> dict:
+    import dataclasses
+    from soxauto.engines.duckdb import DuckDBEngine
+    from soxauto.lake.binding import lake_binding
+    from soxauto.validation import validate
+
+    first, table = _dataset(lake, period)
+    # The compared rules only; plus a first-digit rule like the other tools get.
+    from soxauto.catalog.rules import RuleSpec
+    rules = tuple(r for r in first.item.tests if r.kind in KINDS) + (
+        RuleSpec("CR_03.first_digit", "first_digit", "warn", {"column": "amount"}),
+        RuleSpec("CR_03.key2", "unique", "error", {"columns": ["company_id", "entry_no"]}),)
+    item = dataclasses.replace(first.item, tests=rules)
+    ex = dataclasses.replace(first, item=item, table=table)
+    with DuckDBEngine(lake_binding(lake)) as engine:
+        t0 = time.perf_counter()
+        result = validate(engine, ex)
+        seconds = time.perf_counter() - t0
+    return {"rows": table.num_rows, "seconds": round(seconds, 3),
+            "failing": {r.rule_id: r.failing_count for r in result.results}}
+
+
+def _pandas_checks(df, integration_user: str) -> dict:
+    import math
+    critical = ["company_id", "entry_no", "posting_date", "gl_account_no", "amount", "user_id", "integration_type"]
+    out = {"not_null": int(df[critical].isna().any(axis=1).sum())}
+    out["key"] = int(df.duplicated(subset=["company_id", "entry_no"]).sum())
+    out["allowed"] = int((~df["integration_type"].isin(["Integration", "Manual"])).sum())
+    expected = (df["user_id"] == integration_user).map({True: "Integration", False: "Manual"})
+    out["recompute"] = int((df["integration_type"] != expected).sum())
+    lead = df["amount"].map(lambda d: abs(d)).pipe(lambda s: s[s >= 1]).map(lambda d: int(str(int(d))[0]))
+    counts = lead.value_counts()
+    n = int(counts.sum())
+    out["first_digit_mad"] = round(sum(abs(counts.get(d, 0) / n - math.log10(1 + 1 / d)) for d in range(1, 10)) / 9, 5)
+    return out
+
+
+def child_pandas(lake: str, period: str) -> dict:
+    first, table = _dataset(lake, period)
+    t0 = time.perf_counter()
+    df = table.to_pandas()  # decimals become Python Decimal objects: exact, as money must be
+    checks = _pandas_checks(df, first.parameters["integration_user"])
+    return {"rows": len(df), "seconds": round(time.perf_counter() - t0, 3), "failing": checks}
+
+
+def child_pandera(lake: str, period: str) -> dict:
+    import pandera.pandas as pa_
+    first, table = _dataset(lake, period)
+    user = first.parameters["integration_user"]
+    t0 = time.perf_counter()
+    df = table.to_pandas()
+    critical = ["company_id", "entry_no", "posting_date", "gl_account_no", "amount", "user_id", "integration_type"]
+    schema = pa_.DataFrameSchema(
+        {c: pa_.Column(nullable=False) for c in critical}
+        | {"integration_type": pa_.Column(str, pa_.Check.isin(["Integration", "Manual"]), nullable=False)},
+        checks=[pa_.Check(lambda d: (d["integration_type"] == (d["user_id"] == user).map({True: "Integration", False: "Manual"})),
+                          name="recompute")],
+        unique=["company_id", "entry_no"],
+    )
+    try:
+        schema.validate(df, lazy=True)
+        failures = 0
+    except pa_.errors.SchemaErrors as e:
+        failures = len(e.failure_cases)
+    return {"rows": len(df), "seconds": round(time.perf_counter() - t0, 3), "failure_cases": failures}
+
+
+def run_child(name: str, lake: str, period: str) -> dict:
+    argv = [sys.executable, __file__, "--child", name, "--lake", lake, "--period", period]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{name} failed:\n{err}")
+    result = json.loads(out)
+    result["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lake", required=True)
+    ap.add_argument("--period", default="latest")
+    ap.add_argument("--child")
+    args = ap.parse_args()
+    if args.period == "latest":
+        import json as _j
+        truth = _j.loads((Path(args.lake) / "ground_truth.json").read_text())
+        args.period = max(r["period"] for r in truth["results"])
+    if args.child:
+        print(json.dumps({"close": child_close, "soxauto": child_soxauto, "pandas": child_pandas,
+                          "pandera": child_pandera}[args.child](args.lake, args.period)))
+        return
+    report = {"lake": args.lake, "period": args.period}
+    report["close"] = c = run_child("close", args.lake, args.period)
+    print(f"extraction {c['extract_seconds']} s, C&A tests {c['tests_seconds']} s = {c['tests_pct_of_extract']} % "
+          f"(target <= 30 %), peak {c['peak_rss_mib']} MiB, outcomes {c['outcomes']}")
+    for name in ("soxauto", "pandas", "pandera"):
+        report[name] = r = run_child(name, args.lake, args.period)
+        print(f"{name:8} {r['rows']:>10,} rows: checks {r['seconds']:>8} s, peak {r['peak_rss_mib']:>7} MiB")
+    base = report["soxauto"]["seconds"]
+    for name in ("pandas", "pandera"):
+        report[f"{name}_over_soxauto"] = round(report[name]["seconds"] / base, 1)
+        print(f"{name} takes {report[name + '_over_soxauto']}x the time of SOXauto's compiled SQL")
+    out = ROOT / "bench" / "results" / "validation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,8 @@
-"""``soxauto extract``: one catalog item, one entity, one period, to Parquet."""
+"""``soxauto extract``: one catalog item, one entity, one period: the extract (Parquet), its
+C&A tests, and its evidence package in the store (``$SOXAUTO_HOME/evidence``).
+
+The exit code is 0 once the evidence is committed, whatever the tests found: failing tests are
+results recorded in the package (``soxauto validate`` exits 1/2 on them)."""
 
 from __future__ import annotations
 
@@ -13,9 +17,14 @@ from rich.table import Table
 
 from ..catalog import load_catalog
 from ..engines import connect
-from ..extract import extract, write_parquet
+from ..evidence.package import CSV_MAX_ROWS
+from ..evidence.record import record
+from ..evidence.store import evidence_store
+from ..extract import write_parquet
+from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
+from ..validation.history import HistoryStore
 
 # The company id becomes part of the extract's file name: nothing that could leave the folder.
 _ENTITY = re.compile(r"[A-Za-z0-9_-]+")
@@ -32,9 +41,10 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("out"), "--out", help="Folder for the Parquet extract."),
         param: list[str] = typer.Option([], "--param", help="Override a catalog list parameter: NAME=a,b,c"),
         pack: Optional[Path] = typer.Option(None, "--pack", help="Control pack folder (default: the built-in C-PG-1 pack)."),
+        csv_max_rows: int = typer.Option(CSV_MAX_ROWS, "--csv-max-rows", min=0, help="Add data.csv to the evidence up to this many rows."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
     ) -> None:
-        """Extract ITEM for one entity and period; print row count and control totals."""
+        """Extract ITEM for one entity and period, run its tests, write its evidence package."""
         from ..errors import UsageError
 
         if not _ENTITY.fullmatch(entity):
@@ -44,7 +54,8 @@ def register(app: typer.Typer) -> None:
             )
         if (lake is None) == (binding is None):
             raise UsageError("give exactly one of --lake DIR or --binding FILE")
-        spec = load_catalog(pack).item(item)
+        catalog = load_catalog(pack)
+        spec = catalog.item(item)
         p = Period.parse(period)
         overrides = {}
         for text in param:
@@ -54,13 +65,19 @@ def register(app: typer.Typer) -> None:
             overrides[name.strip()] = value
         bound = load_binding(binding) if binding else lake_binding(lake)
         with connect(bound) as engine:
-            result = extract(engine, spec, p, entity, overrides)
+            done = record(engine, catalog, spec.id, p, entity, store=evidence_store(), overrides=overrides,
+                          history=HistoryStore(home() / "history.jsonl"), csv_max_rows=csv_max_rows)
+        result, package = done.extract, done.package
         path = write_parquet(result, out)
         totals = {k: str(v) for k, v in result.control_totals.items()}
+        summary = done.tests.to_dict()["summary"]
         if as_json:
             typer.echo(json.dumps({
                 "item": spec.id, "period": str(p), "entity": entity, "row_count": result.row_count,
                 "control_totals": totals, "path": str(path), "query_sha256": spec.query_sha256,
+                "tests": summary,
+                "evidence": {"path": str(package.path), "manifest_sha256": package.manifest_sha256,
+                             "ledger_seq": package.seq, "fingerprint": package.fingerprint, "run_id": package.run_id},
             }, indent=2))
             return
         console = Console()
@@ -70,3 +87,5 @@ def register(app: typer.Typer) -> None:
         for name, value in totals.items():
             table.add_row(name, f"{value}")
         console.print(table)
+        console.print(", ".join(f"{n} {o}" for o, n in summary.items()) + " tests")
+        console.print(f"evidence {package.path} (ledger {package.seq}, manifest {package.manifest_sha256[:16]}…)")

@@ -1,0 +1,85 @@
+"""The descriptive artifacts of a package: the data profile, the system context, the run log."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import platform
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .canonical import json_lines, utc_now, utc_text
+
+
+def profile(table: pa.Table, columns, control_totals: dict) -> dict:
+    """Per column: logical and physical type, nulls, min and max (None when all NULL)."""
+    out = []
+    for col in columns:
+        data = table.column(col.name)
+        stats: dict[str, Any] = {"name": col.name, "type": col.type, "arrow_type": str(data.type),
+                                 "nullable": col.nullable, "null_count": data.null_count, "min": None, "max": None}
+        if data.null_count < len(data) and not pa.types.is_boolean(data.type):
+            mm = pc.min_max(data)
+            stats["min"], stats["max"] = mm["min"].as_py(), mm["max"].as_py()
+        elif pa.types.is_boolean(data.type):
+            stats["true_count"] = pc.sum(pc.cast(data, pa.int64())).as_py() or 0
+        out.append(stats)
+    return {"row_count": table.num_rows, "columns": out, "control_totals": control_totals}
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The commit of the source tree the product runs from, when it runs from a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = done.stdout.strip()
+    if done.returncode != 0 or len(text) != 40:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                           capture_output=True, text=True, timeout=5)
+    return text + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
+def context(query) -> dict:
+    from .. import __version__
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    return {
+        "tool": {"name": "soxauto", "version": __version__, "git_commit": git_commit()},
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
+                   "executable": sys.executable},
+        "platform": platform.platform(),
+        "engine": {"name": query.engine, "version": query.engine_version},
+        "query": {"execution_id": query.execution_id, "started_at": query.started_at,
+                  "elapsed_ms": int(round(query.elapsed_seconds * 1000))},
+        "user": user,
+        "host": socket.gethostname(),
+    }
+
+
+@dataclass
+class RunLog:
+    """Steps of one run with UTC timestamps; written as ``log.jsonl``. Steps after the
+    package is sealed (signature, rename, ledger) are in the ledger, not in the log."""
+
+    steps: list[dict] = field(default_factory=list)
+
+    def step(self, name: str, at: datetime | None = None, **fields: Any) -> None:
+        self.steps.append({"time": utc_text(at or utc_now()), "step": name, **fields})
+
+    def bytes(self) -> bytes:
+        return json_lines(self.steps)

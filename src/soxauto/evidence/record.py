@@ -1,0 +1,49 @@
+"""One extraction with its evidence: extract, run the C&A tests, write the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..catalog import Catalog
+from ..engines.base import Engine
+from ..extract import ExtractResult, extract
+from ..period import Period
+from ..validation import ValidationResult, validate
+from ..validation.history import HistoryStore
+from .facts import RunLog
+from .keys import Signer
+from .package import CSV_MAX_ROWS, Written, write_package
+
+
+@dataclass(frozen=True)
+class Recorded:
+    extract: ExtractResult
+    tests: ValidationResult
+    package: Written
+
+
+def record(engine: Engine, catalog: Catalog, item_id: str, period: Period, company_id: str, *, store: Path,
+           overrides: Mapping[str, Any] | None = None, history: HistoryStore | None = None, sample_size: int = 20,
+           csv_max_rows: int = CSV_MAX_ROWS, signer: Signer | None = None) -> Recorded:
+    """The items a cross-source rule compares with are extracted too (not packaged: each has
+    its own package when it is extracted for itself)."""
+    spec = catalog.item(item_id)
+    log = RunLog()
+    log.step("extract.start", item=spec.id, entity=company_id, period=period)
+    result = extract(engine, spec, period, company_id, overrides)
+    log.step("extract.query", at=result.query.started_at, engine=result.query.engine,
+             execution_id=result.query.execution_id, elapsed_ms=int(round(result.query.elapsed_seconds * 1000)))
+    log.step("extract.done", rows=result.row_count)
+    needed = sorted({r.get("other") for r in spec.tests if r.kind == "cross_source"})
+    others = {}
+    for other in needed:
+        others[other] = extract(engine, catalog.item(other), period, company_id)
+        log.step("extract.other", item=other, rows=others[other].row_count,
+                 execution_id=others[other].query.execution_id)
+    log.step("tests.start", rules=len(spec.tests))
+    tests = validate(engine, result, others=others, history=history, sample_size=sample_size)
+    log.step("tests.done", **{o: n for o, n in tests.to_dict()["summary"].items()})
+    written = write_package(store, result, tests, signer=signer, log=log, csv_max_rows=csv_max_rows)
+    return Recorded(result, tests, written)

@@ -1,0 +1,161 @@
+"""The evidence store's layout, and recovery after a crash.
+
+    <store>/                        <SOXAUTO_HOME>/evidence
+      ledger.jsonl, ledger.lock     the chain of every committed manifest
+      keys/                         signing key (0600) and every public key that signed here
+      {ITEM}_{COMPANY}_{YYYYMM}/    the current package of an item × entity × period
+      history/{NAME}/{SEQ}/         earlier packages of that name; SEQ is the ledger sequence
+                                    (six digits) of the entry that committed them
+      .tmp-{NAME}-{RUN}/            a package being written; never a package
+
+The ledger append is the commit point. Recovery (run under the lock before every commit)
+rolls back whatever a crash left uncommitted: it deletes temporary folders, removes a package
+that was renamed into place but never reached the ledger, and puts back an earlier package
+that was moved to history for a commit that never happened. A temporary folder whose writer
+is still alive (it holds an ``fcntl`` lock on the folder) is left alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from . import ledger
+from .canonical import sha256_hex
+
+HISTORY = "history"
+TEMP_PREFIX = ".tmp-"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*_\d{6}")
+
+
+def evidence_store(root: Path | None = None) -> Path:
+    """``<SOXAUTO_HOME>/evidence`` unless a store folder is given."""
+    if root is not None:
+        return Path(root)
+    from ..home import home
+
+    return home() / "evidence"
+
+
+def current_packages(store: Path) -> list[Path]:
+    if not store.is_dir():
+        return []
+    return sorted(p for p in store.iterdir() if p.is_dir() and NAME.fullmatch(p.name))
+
+
+def history_packages(store: Path) -> list[Path]:
+    root = store / HISTORY
+    if not root.is_dir():
+        return []
+    return sorted(v for n in root.iterdir() if n.is_dir() for v in n.iterdir() if v.is_dir())
+
+
+def temp_folders(store: Path) -> list[Path]:
+    if not store.is_dir():
+        return []
+    return sorted(p for p in store.iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))
+
+
+def history_path(store: Path, evidence_id: str, seq: int) -> Path:
+    return store / HISTORY / evidence_id / f"{seq:06d}"
+
+
+def location(store: Path, entry: ledger.Entry, latest: ledger.Entry | None) -> Path:
+    """Where a committed package must be: in place when it is its name's latest commit."""
+    if latest is not None and latest.seq == entry.seq:
+        return store / entry.evidence_id
+    return history_path(store, entry.evidence_id, entry.seq)
+
+
+def manifest_hash(folder: Path) -> str | None:
+    path = folder / "manifest.json"
+    return sha256_hex(path.read_bytes()) if path.is_file() else None
+
+
+def previous_of(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "manifest.json").read_bytes()).get("previous_manifest_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def recover(store: Path) -> list[str]:
+    """Roll back an interrupted commit; the caller holds ``ledger.locked(store)``.
+    Returns what was done, one line each, for the log."""
+    done: list[str] = []
+    if ledger.drop_torn_tail(store):
+        done.append("cut an unfinished ledger line")
+    for tmp in temp_folders(store):
+        if remove_if_abandoned(tmp):
+            done.append(f"removed unfinished folder {tmp.name}")
+    read = ledger.read(store)
+    head = read.head
+    committed = {e.manifest_sha256 for e in read.entries}
+    for folder in current_packages(store):
+        digest = manifest_hash(folder)
+        # Only the one commit in flight when the lock holder died can match this: its manifest
+        # names the current head as previous yet it never reached the ledger. Anything else
+        # that is not in the ledger is left alone for verify to report.
+        if digest is not None and digest not in committed and previous_of(folder) == (head.manifest_sha256 if head else None):
+            doomed = store / f"{TEMP_PREFIX}rollback-{folder.name}"
+            os.replace(folder, doomed)  # atomic: a crash mid-delete leaves a temp folder
+            shutil.rmtree(doomed, ignore_errors=True)
+            done.append(f"removed uncommitted package {folder.name}")
+    for evidence_id, entry in read.latest().items():
+        here, moved = store / evidence_id, history_path(store, evidence_id, entry.seq)
+        if not here.exists() and moved.is_dir():
+            os.replace(moved, here)
+            done.append(f"put back {evidence_id} (ledger {entry.seq}) from history")
+    if done:
+        fsync_dir(store)
+    return done
+
+
+@contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """Hold a lock on a temporary folder while it is written: recovery by another process
+    removes only folders whose writer is gone (the kernel drops the lock when it dies)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_if_abandoned(folder: Path) -> bool:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its writer is alive
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -11,19 +11,21 @@ import typer
 from ..errors import SoxautoError
 from . import batch as batch_cli
 from . import catalog as catalog_cli
+from . import evidence as evidence_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
 from . import validate as validate_cli
 
 app = typer.Typer(
     name="soxauto",
-    help="Automates the SOX reconciliation control C-PG-1: extraction, tests, evidence, reconciliation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(lake_cli.app, name="lake", help="Check and generate lakes of the source contract.")
 app.add_typer(catalog_cli.app, name="catalog", help="List, show, validate and export the IPE catalog.")
+app.add_typer(evidence_cli.app, name="evidence", help="Verify evidence packages and the ledger.")
+app.add_typer(evidence_cli.keys_app, name="keys", help="Show or export the evidence signing key.")
 extract_cli.register(app)
 batch_cli.register(app)
 validate_cli.register(app)

@@ -14,10 +14,12 @@ from . import catalog as catalog_cli
 from . import evidence as evidence_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
+from . import recon as recon_cli
 from . import validate as validate_cli
 
 app = typer.Typer(
     name="soxauto",
+    help="Automates the SOX reconciliation control C-PG-1: extraction, tests, evidence, reconciliation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,6 +31,7 @@ app.add_typer(evidence_cli.keys_app, name="keys", help="Show or export the evide
 extract_cli.register(app)
 batch_cli.register(app)
 validate_cli.register(app)
+recon_cli.register(app)
 
 
 @app.command()

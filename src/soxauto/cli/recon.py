@@ -1,0 +1,104 @@
+"""``soxauto recon``: extract, test and reconcile every line of one period, per entity.
+
+Exit codes (docs/recon.md): 0 every line RECONCILED without findings; 1 any line ERROR or
+INVESTIGATE, or an error finding (such as a CR_03/CR_04 tie-out difference); 2 every line
+RECONCILED but some carry warnings; 3 usage or configuration error; 4 engine error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..catalog import load_catalog
+from ..engines import connect
+from ..errors import UsageError
+from ..home import home
+from ..lake.binding import lake_binding, load_binding
+from ..period import Period
+from ..recon import Status, entities, load_pack, run_period
+from ..recon.result import ReconResult, money
+from ..validation.history import HistoryStore
+
+STYLE = {Status.RECONCILED: "green", Status.INVESTIGATE: "yellow", Status.ERROR: "red"}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("recon")
+    def recon_cmd(
+        period: str = typer.Option(..., "--period", help="YYYY-MM"),
+        lake: Optional[Path] = typer.Option(None, "--lake", help="Lake folder (embedded DuckDB binding)."),
+        binding: Optional[Path] = typer.Option(None, "--binding", help="Binding file instead of --lake."),
+        entity: list[str] = typer.Option([], "--entity", help="Limit to these company ids (repeatable)."),
+        pack: Optional[Path] = typer.Option(None, "--pack", help="Control pack folder."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object (shape in docs/recon.md)."),
+    ) -> None:
+        """Reconcile GL to target values for every line and entity of PERIOD; exit 0 all reconciled,
+        1 an ERROR or INVESTIGATE line (or an error finding), 2 reconciled with warnings only."""
+        if (lake is None) == (binding is None):
+            raise UsageError("give exactly one of --lake DIR or --binding FILE")
+        p = Period.parse(period)
+        catalog = load_catalog(pack)
+        recon_pack = load_pack(pack, catalog)
+        console = Console(stderr=True)
+        started = time.perf_counter()
+        with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+            scope = entities(engine, entity)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console, disable=as_json or not console.is_terminal) as progress:
+                task = progress.add_task(f"reconciling {p}", total=3 * len(scope))
+
+                def step(stage: str, company: str, seconds: float) -> None:
+                    progress.update(task, advance=1, description=f"{stage} {company}")
+                    if not console.is_terminal and not as_json:
+                        console.print(f"{stage:9} {company:6} {seconds:6.2f}s", highlight=False)
+
+                result = run_period(engine, catalog, p, scope, pack=recon_pack,
+                                    history=HistoryStore(home() / "history.jsonl"), on_step=step)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2))
+        else:
+            out = Console()
+            # a pipe or file gets the full width; a terminal wraps at its own
+            render(out if out.is_terminal else Console(width=180), result, time.perf_counter() - started)
+        raise typer.Exit(result.exit_code)
+
+
+def render(console: Console, result: ReconResult, seconds: float | None = None) -> None:
+    """One table per entity: a row per line, then a row per bridge of the line."""
+    for ent in result.entities:
+        rate = "no FX rate" if ent.fx.rate is None else f"{ent.fx.rate} {ent.currency}/USD"
+        table = Table(title=f"{ent.company_id} {result.period} ({ent.currency}, {rate})", title_justify="left")
+        for name in ("line / bridge", "items", "gl_amount", "tv_amount", "variance | bridge LCY", "USD",
+                     "unexplained LCY", "unexplained USD", "bucket USD", "status", "reason"):
+            table.add_column(name, justify="left" if name in ("line / bridge", "status", "reason") else "right",
+                             no_wrap=name == "line / bridge", min_width=25 if name == "line / bridge" else None)
+        for ln in ent.lines:
+            table.add_row(ln.line, f"{ln.keys:,}", _amount(ln.gl_amount), _amount(ln.tv_amount), _amount(ln.variance_lcy),
+                          _amount(ln.variance_usd), _amount(ln.unexplained_lcy), _amount(ln.unexplained_usd),
+                          _amount(ln.thresholds.bucket.value) if ln.thresholds else "",
+                          f"[{STYLE[ln.status]}]{ln.status.value}[/]", ln.reason, style="bold")
+            for b in ln.bridges:
+                table.add_row(f"  {b.id}", f"{b.item_count:,}", "", "", _amount(b.amount_lcy), _amount(ln.fx.usd(b.amount_lcy)))
+        console.print(table)
+    for ln in result.lines:
+        for f in ln.findings:
+            if f.code != "INPUT_TEST_WARNING":
+                console.print(f"[{'red' if f.severity == 'error' else 'yellow'}]{ln.entity} {ln.line} {f.code}[/]: {f.message}")
+    for r in result.control_reports:
+        ln = r.line
+        console.print(f"{r.id} {r.title}, {ln.entity}: GL {_amount(ln.gl_amount)} vs TV {_amount(ln.tv_amount)} "
+                      f"{ln.currency}, unexplained {_amount(ln.unexplained_usd)} USD, {ln.status.value} ({ln.reason})", highlight=False)
+    summary = ", ".join(f"{result.count(s)} {s.value}" for s in Status)
+    console.print(summary + (f" in {seconds:.1f} s" if seconds is not None else ""))
+
+
+def _amount(value) -> str:
+    return "n/a" if money(value) is None else f"{value:,.2f}"

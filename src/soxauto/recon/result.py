@@ -1,0 +1,209 @@
+"""Frozen reconciliation results, built once by ``run`` and rendered many ways.
+
+Amounts are exact ``Decimal`` in the entity's currency (LCY); USD figures are derived at the
+CR_05 closing rate and rounded half-even to the cent for presentation only. ``to_dict`` gives
+the stable JSON shape documented in ``docs/recon.md`` (amounts as decimal strings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pyarrow as pa
+
+from ..period import Period
+from .fx import FxRate
+from .status import AUTO_CERTIFICATION, Status, exit_code
+from .thresholds import ThresholdSet, ThresholdValue
+
+FORMAT_VERSION = 1
+PROOF_SCHEMA = pa.schema([("key", pa.string()), ("amount_lcy", pa.decimal128(38, 2)), ("material", pa.bool_())])
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.01")))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something raised for review on a line. ``severity`` is ``error`` or ``warn``."""
+
+    code: str
+    severity: str
+    message: str
+    amount_lcy: Decimal | None = None
+    detail: tuple[dict, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "amount_lcy": money(self.amount_lcy), "detail": list(self.detail)}
+
+
+@dataclass(frozen=True)
+class BridgeResult:
+    """One bridge of one line: Σ delta of the key rows it claims, and those rows (its proof)."""
+
+    id: str
+    version: str
+    description: str
+    amount_lcy: Decimal
+    items: pa.Table = field(repr=False)  # PROOF_SCHEMA: key, amount_lcy, material
+    material_items: int = 0
+
+    @property
+    def item_count(self) -> int:
+        return self.items.num_rows
+
+    def to_dict(self, fx: FxRate) -> dict:
+        return {"amount_lcy": money(self.amount_lcy), "amount_usd": money(fx.usd(self.amount_lcy)),
+                "items": self.item_count, "material_items": self.material_items, "version": self.version}
+
+
+@dataclass(frozen=True)
+class LineResult:
+    entity: str
+    country: str
+    period: Period
+    line: str
+    title: str
+    currency: str
+    account_class: str
+    gl_accounts: tuple[str, ...]
+    tv_item: str
+    gl_amount: Decimal  # CR_04, presented (negated for a liability)
+    tv_amount: Decimal  # Σ measure over in_tv rows
+    key_gl_amount: Decimal  # Σ g over keys (CR_03)
+    key_tv_amount: Decimal  # Σ t over keys
+    fx: FxRate
+    bridges: tuple[BridgeResult, ...]
+    unexplained_lcy: Decimal  # Σ delta of unclaimed keys + tie-out differences, summed independently
+    unexplained_items: pa.Table = field(repr=False)
+    thresholds: ThresholdSet | None = None
+    status: Status = Status.ERROR
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+    keys: int = 0
+    gl_entries_in_period: int = 0
+    control_report: str | None = None
+    sql: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def variance_lcy(self) -> Decimal:
+        return self.gl_amount - self.tv_amount
+
+    @property
+    def variance_usd(self) -> Decimal | None:
+        return self.fx.usd(self.variance_lcy)
+
+    @property
+    def unexplained_usd(self) -> Decimal | None:
+        return self.fx.usd(self.unexplained_lcy)
+
+    @property
+    def bridged_lcy(self) -> Decimal:
+        return sum((b.amount_lcy for b in self.bridges), Decimal("0.00"))
+
+    @property
+    def tie_out_difference(self) -> Decimal:
+        """CR_04 balance minus Σ CR_03 entries (both presented like gl_amount)."""
+        return self.gl_amount - self.key_gl_amount
+
+    @property
+    def auto_certified(self) -> bool:
+        return self.status is Status.RECONCILED and self.reason in AUTO_CERTIFICATION
+
+    def bridge(self, bridge_id: str) -> BridgeResult:
+        return next(b for b in self.bridges if b.id == bridge_id)
+
+    def to_dict(self) -> dict:
+        th = self.thresholds
+        return {
+            "entity": self.entity, "country": self.country, "period": str(self.period), "line": self.line,
+            "title": self.title, "currency": self.currency, "class": self.account_class,
+            "gl_accounts": list(self.gl_accounts), "tv_item": self.tv_item,
+            "gl_amount": money(self.gl_amount), "tv_amount": money(self.tv_amount),
+            "variance_lcy": money(self.variance_lcy), "variance_usd": money(self.variance_usd),
+            "fx_rate": None if self.fx.rate is None else str(self.fx.rate),
+            "bridges": {b.id: b.to_dict(self.fx) for b in self.bridges},
+            "unexplained_lcy": money(self.unexplained_lcy), "unexplained_usd": money(self.unexplained_usd),
+            "unexplained_items": self.unexplained_items.num_rows,
+            "key_level": {"keys": self.keys, "gl_amount": money(self.key_gl_amount), "tv_amount": money(self.key_tv_amount),
+                          "tie_out_difference": money(self.tie_out_difference)},
+            "threshold": None if th is None else {"bucket_usd": str(th.bucket.value), "line_item_usd": str(th.line_item.value),
+                                                  "contracts": th.to_dict()},
+            "status": self.status.value, "reason": self.reason, "auto_certified": self.auto_certified,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class EntityResult:
+    company_id: str
+    country: str
+    currency: str
+    fx: FxRate
+    lines: tuple[LineResult, ...]
+    country_materiality: ThresholdValue | None = None
+
+    @property
+    def unexplained_usd_total(self) -> Decimal | None:
+        """Σ |unexplained| over the entity's lines, in USD (reported against materiality)."""
+        return self.fx.usd(sum((abs(ln.unexplained_lcy) for ln in self.lines), Decimal("0.00")))
+
+    def to_dict(self) -> dict:
+        total = self.unexplained_usd_total
+        cm = self.country_materiality
+        return {
+            "entity": self.company_id, "country": self.country, "currency": self.currency, "fx": self.fx.to_dict(),
+            "unexplained_usd_abs_total": money(total),
+            "country_materiality_usd": None if cm is None else str(cm.value),
+            "country_materiality_contract": None if cm is None else cm.rule.source.contract,
+            "above_country_materiality": None if total is None or cm is None else total >= cm.value,
+        }
+
+
+@dataclass(frozen=True)
+class ControlReport:
+    """A control report issued from one line (CR_01 from SC_ACCRUED): the line's figures as a report of its own."""
+
+    id: str
+    title: str
+    version: str
+    derived_from: tuple[str, ...]
+    line: LineResult
+
+    def to_dict(self) -> dict:
+        return {"item": self.id, "title": self.title, "version": self.version, "derived_from": list(self.derived_from),
+                **self.line.to_dict()}
+
+
+@dataclass(frozen=True)
+class ReconResult:
+    period: Period
+    entities: tuple[EntityResult, ...]
+    control_reports: tuple[ControlReport, ...] = ()
+    pack_version: str = ""
+
+    @property
+    def lines(self) -> tuple[LineResult, ...]:
+        return tuple(ln for e in self.entities for ln in e.lines)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code((ln.status for ln in self.lines), (f.severity for ln in self.lines for f in ln.findings))
+
+    def count(self, status: Status) -> int:
+        return sum(1 for ln in self.lines if ln.status is status)
+
+    def to_dict(self) -> dict:
+        reports: dict[str, list] = {}
+        for r in self.control_reports:
+            reports.setdefault(r.id, []).append(r.to_dict())
+        return {
+            "format_version": FORMAT_VERSION, "period": str(self.period), "pack_version": self.pack_version,
+            "summary": {s.value: self.count(s) for s in Status},
+            "entities": [e.to_dict() for e in self.entities],
+            "lines": [ln.to_dict() for ln in self.lines],
+            "control_reports": reports,
+        }

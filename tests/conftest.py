@@ -15,3 +15,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own product home: no evidence, keys or history leak between tests
+    or into the working tree."""
+    home = tmp_path_factory.mktemp("soxauto-home")
+    monkeypatch.setenv("SOXAUTO_HOME", str(home))
+    for name in ("SOXAUTO_SIGNING_KEY", "SOXAUTO_SIGNING_KEY_FILE", "SOXAUTO_TSA_URL", "SOXAUTO_EVIDENCE_S3_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    return home

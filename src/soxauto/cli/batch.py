@@ -70,14 +70,19 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_summary(console: Console, period: Period, items, entities, done, elapsed: float, out: Path) -> None:
-    rows = {(s.item_id, s.company_id): s.row_count for s in done}
-    table = Table(title=f"Extractions for {period}: rows per item and entity", title_justify="left")
-    table.add_column("item")
-    for e in entities:
-        table.add_column(e, justify="right")
-    table.add_column("total", justify="right", style="bold")
+    """Two narrow tables (per item, per entity) so the summary reads in an 80-column terminal."""
+    by_item = Table(title=f"Extractions for {period}", title_justify="left")
+    for col, justify in (("item", "left"), ("title", "left"), ("entities", "right"), ("rows", "right")):
+        by_item.add_column(col, justify=justify)
     for item in items:
-        counts = [rows.get((item.id, e), 0) for e in entities]
-        table.add_row(item.id, *(f"{c:,}" for c in counts), f"{sum(counts):,}")
-    console.print(table)
-    console.print(f"{len(done)} extracts, {sum(rows.values()):,} rows in {elapsed:.1f} s → {out}/")
+        mine = [s for s in done if s.item_id == item.id]
+        by_item.add_row(item.id, item.title, str(len(mine)), f"{sum(s.row_count for s in mine):,}")
+    console.print(by_item)
+    by_entity = Table(title="per entity", title_justify="left")
+    for col, justify in (("entity", "left"), ("extracts", "right"), ("rows", "right"), ("seconds", "right")):
+        by_entity.add_column(col, justify=justify)
+    for e in entities:
+        mine = [s for s in done if s.company_id == e]
+        by_entity.add_row(e, str(len(mine)), f"{sum(s.row_count for s in mine):,}", f"{sum(s.seconds for s in mine):.2f}")
+    console.print(by_entity)
+    console.print(f"{len(done)} extracts, {sum(s.row_count for s in done):,} rows in {elapsed:.1f} s → {out}/")

@@ -44,11 +44,78 @@ def verify_cmd(
     report: StoreReport | PackageReport = verify_store(root, trusted) if all_ else verify_path(path, trusted)
     if reproduce:
         report = _reproduce(report, lake, binding)
+    anchors = _anchors(root) if all_ else []
+    ok = report.ok and all(a.ok for a in anchors)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        doc = report.to_dict()
+        if all_:
+            doc["anchors"] = [a.to_dict() for a in anchors]
+        typer.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         _print(report)
-    raise typer.Exit(0 if report.ok else 5)
+        for a in anchors:
+            colour = "green" if a.ok else "red"
+            Console().print(f"[{colour}]anchor {'ok' if a.ok else 'NOT VALID'}[/] ledger entry {a.ledger_seq} at {a.gen_time}: {a.detail}")
+    raise typer.Exit(0 if ok else 5)
+
+
+def _anchors(store: Path):
+    from ..evidence.anchor import settings_from_env
+    from ..evidence.publish import verify_anchors
+
+    return verify_anchors(store, settings_from_env().trusted_tsa_cert())
+
+
+@app.command("anchor")
+def anchor_cmd(
+    store: Optional[Path] = typer.Option(None, "--store", help="Evidence store (default: $SOXAUTO_HOME/evidence)."),
+    tsa_url: Optional[str] = typer.Option(None, "--tsa-url", help="RFC 3161 time-stamp authority (default: $SOXAUTO_TSA_URL)."),
+) -> None:
+    """Timestamp the ledger head with an RFC 3161 TSA; the record goes to anchors.jsonl."""
+    from ..evidence.anchor import settings_from_env
+    from ..evidence.publish import anchor_head
+
+    url = tsa_url or settings_from_env().tsa_url
+    if not url:
+        raise UsageError("no time-stamp authority: give --tsa-url or set SOXAUTO_TSA_URL")
+    record = anchor_head(evidence_store(store), url)
+    typer.echo(f"ledger entry {record['ledger_seq']} ({record['entry_sha256'][:16]}…) timestamped at "
+               f"{record['gen_time']} by {record['tsa_subject']}")
+
+
+@app.command("push")
+def push_cmd(
+    path: Optional[Path] = typer.Argument(None, help="A package folder."),
+    all_: bool = typer.Option(False, "--all", help="Every current package of the store."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Evidence store (default: $SOXAUTO_HOME/evidence)."),
+    mode: str = typer.Option("COMPLIANCE", "--mode", help="Object Lock mode: COMPLIANCE or GOVERNANCE."),
+) -> None:
+    """Copy packages to $SOXAUTO_EVIDENCE_S3_BUCKET with Object Lock retention."""
+    from ..evidence.anchor import settings_from_env
+    from ..evidence.publish import copy_to_s3
+    from ..evidence.store import current_packages
+
+    if (path is None) == (not all_):
+        raise UsageError("give a package folder or --all (not both)")
+    root = evidence_store(store)
+    folders = current_packages(root) if all_ else [path]
+    settings = settings_from_env()
+    for folder in folders:
+        objects = copy_to_s3(root, folder, settings, mode=mode)
+        typer.echo(f"{folder.name}: {len(objects)} objects locked until {objects[0]['retain_until'] if objects else '-'}")
+
+
+@app.command("zip")
+def zip_cmd(
+    path: Path = typer.Argument(..., help="A package folder."),
+    out: Path = typer.Option(..., "--out", help="The zip file to write."),
+) -> None:
+    """A deterministic zip of one package (same content, same bytes), for download."""
+    from ..evidence.archive import zip_package
+
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a package folder")
+    typer.echo(str(zip_package(path, out)))
 
 
 def _store_of(path: Path) -> Path:

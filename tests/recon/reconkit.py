@@ -33,10 +33,12 @@ def table(item_id: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     item = CATALOG.item(item_id)
     names = [c.name for c in item.output]
     full = []
-    for row in rows:
+    for n, row in enumerate(rows, 1):
         unknown = set(row) - set(names)
         if unknown:
             raise KeyError(f"{item_id} has no column(s) {sorted(unknown)}")
+        if item_id == "CR_03" and "entry_no" not in row:
+            row = {**row, "entry_no": n}  # CR_03's key: the classification joins the entries on it
         full.append({c.name: row.get(c.name, None if c.nullable else NEUTRAL[c.type]) for c in item.output})
     schema = pa.schema([pa.field(c.name, c.arrow_type) for c in item.output])
     return pa.Table.from_pylist(full, schema=schema)

@@ -24,10 +24,16 @@ from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
 from ..recon import Status, entities, load_pack, run_period
-from ..recon.result import ReconResult, money
+from ..recon.classify import UNCLASSIFIED, MovementResult
+from ..recon.result import EntityResult, ReconResult, money
+from ..recon.review import ReviewResult
+from ..recon.tagging import TaggingResult
 from ..validation.history import HistoryStore
 
 STYLE = {Status.RECONCILED: "green", Status.INVESTIGATE: "yellow", Status.ERROR: "red"}
+# Rows shown on the terminal (--json has them all): the movement table and the tagging summary
+# are bounded by their rule files (categories x types, rules); the review lists grow with the data.
+TABLE_CAP, LIST_CAP = 25, 10
 
 
 def register(app: typer.Typer) -> None:
@@ -72,7 +78,8 @@ def register(app: typer.Typer) -> None:
 
 
 def render(console: Console, result: ReconResult, seconds: float | None = None) -> None:
-    """One table per entity: a row per line, then a row per bridge of the line."""
+    """One table per entity: a row per line, then a row per bridge of the line; after it the
+    entity's voucher movements, collections tagging and review lists."""
     for ent in result.entities:
         rate = "no FX rate" if ent.fx.rate is None else f"{ent.fx.rate} {ent.currency}/USD"
         table = Table(title=f"{ent.company_id} {result.period} ({ent.currency}, {rate})", title_justify="left")
@@ -88,6 +95,7 @@ def render(console: Console, result: ReconResult, seconds: float | None = None) 
             for b in ln.bridges:
                 table.add_row(f"  {b.id}", f"{b.item_count:,}", "", "", _amount(b.amount_lcy), _amount(ln.fx.usd(b.amount_lcy)))
         console.print(table)
+        render_analyses(console, ent)
     for ln in result.lines:
         for f in ln.findings:
             if f.code != "INPUT_TEST_WARNING":
@@ -98,6 +106,77 @@ def render(console: Console, result: ReconResult, seconds: float | None = None) 
                       f"{ln.currency}, unexplained {_amount(ln.unexplained_usd)} USD, {ln.status.value} ({ln.reason})", highlight=False)
     summary = ", ".join(f"{result.count(s)} {s.value}" for s in Status)
     console.print(summary + (f" in {seconds:.1f} s" if seconds is not None else ""))
+
+
+def render_analyses(console: Console, ent: EntityResult) -> None:
+    if ent.voucher_movements is not None:
+        console.print(_movements(ent.voucher_movements))
+    if ent.collections_tagging is not None:
+        console.print(_tagging(ent.collections_tagging))
+    if ent.review is not None:
+        for shown in _review(ent.review):
+            console.print(shown, highlight=False)
+
+
+def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left")
+    return table
+
+
+def _more(table: Table, total: int, cap: int) -> None:
+    if total > cap:
+        table.add_row(f"({total - cap:,} more)", style="dim")
+
+
+def _movements(m: MovementResult) -> Table:
+    t = m.movement
+    table = _table(f"{t.company_id} voucher movements ({t.currency}, rules {m.rules_version})",
+                   ("category", "voucher type", "count", "amount LCY"), ("count", "amount LCY"))
+    table.add_row("Opening", "", "", _amount(t.opening.amount), style="bold")
+    for r in t.rows[:TABLE_CAP]:
+        table.add_row(r.category, r.voucher_type, f"{r.postings:,}", _amount(r.amount.amount),
+                      style="red" if r.category == UNCLASSIFIED else None)
+    _more(table, len(t.rows), TABLE_CAP)
+    table.add_row("Closing", "", f"{sum(r.postings for r in t.rows):,}", _amount(t.closing.amount), style="bold")
+    return table
+
+
+def _tagging(t: TaggingResult) -> Table:
+    table = _table(f"{t.company_id} collections open items by accounting rule ({t.currency}, rules {t.rules_version})",
+                   ("rule", "accounting rule", "debit", "credit", "count", "amount LCY", "context"),
+                   ("count", "amount LCY", "context"))
+    for s in t.summary[:TABLE_CAP]:
+        table.add_row(s.rule_id, s.accounting_rule, s.debit, s.credit, f"{s.count:,}", _amount(s.amount.amount),
+                      f"{s.context_count:,}")
+    _more(table, len(t.summary), TABLE_CAP)
+    table.add_row("untagged", "", "", "", f"{t.untagged_count:,}", _amount(t.untagged_amount.amount), "",
+                  style="red" if t.untagged_count else "dim")
+    return table
+
+
+def _review(r: ReviewResult) -> list[Table | str]:
+    """Each list as a table, or one line when it is empty."""
+    out: list[Table | str] = []
+    customers = len(r.multi_group_customers)
+    title = f"{r.company_id} customers with several posting groups: {customers:,}"
+    rows = r.posting_groups.to_pylist()
+    groups = _table(title, ("customer", "name", "posting group", "documents", "balance LCY"), ("documents", "balance LCY"))
+    for g in rows[:LIST_CAP]:
+        groups.add_row(g["customer_no"], g["customer_name"] or "", g["customer_posting_group"], f"{g['documents']:,}",
+                       _amount(g["balance"]))
+    _more(groups, len(rows), LIST_CAP)
+    out.append(groups if rows else title)
+    title = f"{r.company_id} proposed business-line reclasses: {len(r.reclasses):,}"
+    reclass = _table(title, ("customer", "lines", "to line", "balance LCY", "moved LCY"), ("lines", "balance LCY", "moved LCY"))
+    for rc in r.reclasses[:LIST_CAP]:
+        # moves list the target first: what it receives from the customer's other lines
+        reclass.add_row(rc.customer_no, f"{len(rc.moves)}", rc.target or "(none)", _amount(rc.balance.amount),
+                        _amount(rc.moves[0].amount.amount))
+    _more(reclass, len(r.reclasses), LIST_CAP)
+    out.append(reclass if r.reclasses else title)
+    return out
 
 
 def _amount(value) -> str:

@@ -4,6 +4,10 @@ Every query is a sqlglot expression over extracts registered in the engine; run 
 line's accounts, cutoff, period start, the materiality amount) stay bound parameters:
 ``:gl_accounts``, ``:cutoff``, ``:period_start``, ``:material_lcy``.
 
+A line with ``gl_classification`` reads its CR_03 rows joined (on ``entry_no``, CR_03's key)
+with the classified postings, so its attributes may test each posting's ``category`` and
+``voucher_type`` as the voucher classification rules decided them.
+
 Key rows (one per key, the join of the GL and TV per-key sums) have the columns documented in
 ``bridges.yaml``, plus ``bridge`` (the rule that claims the row, or NULL), ``claims`` (how many
 rules would claim it: more than one is an overlap) and ``material`` (|delta| at or above the
@@ -17,7 +21,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from .bridges import bridge_case, claim_count
-from .lines import AttributeSpec, FamilySpec, LineSpec
+from .lines import CLASSIFIED_COLUMNS, AttributeSpec, FamilySpec, LineSpec
 
 ZERO, ONE = exp.Literal.number(0), exp.Literal.number(1)
 MONEY = exp.DataType.build("DECIMAL(38, 2)")
@@ -103,14 +107,29 @@ def _attribute(a: AttributeSpec) -> exp.Expression:
     return exp.alias_(a.expression.copy(), a.name)
 
 
-def gl_side(line: LineSpec, cr03: exp.Table) -> exp.Select:
+def gl_rows(line: LineSpec, cr03: exp.Table, classified: exp.Table | None) -> exp.Expression:
+    """The CR_03 rows the GL side reads: as extracted, or with the classification's columns."""
+    if not line.gl_classification:
+        return cr03.copy()
+    if classified is None:
+        raise ValueError(f"line {line.id} reads {line.gl_classification}: the classified postings are needed")
+    e, c = "gl_entry", "gl_class"
+    return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(e)),
+                       *(col(name, c) for name in CLASSIFIED_COLUMNS))
+            .from_(exp.alias_(cr03.copy(), e, table=True))
+            .join(exp.alias_(classified.copy(), c, table=True),
+                  on=exp.EQ(this=col("entry_no", e), expression=col("entry_no", c)), join_type="LEFT")
+            .subquery("gl_rows"))
+
+
+def gl_side(line: LineSpec, cr03: exp.Table, classified: exp.Table | None = None) -> exp.Select:
     key = line.gl_key.copy()
     return (
         exp.select(exp.alias_(key, "item_key"),
                    exp.alias_(presented(exp.Sum(this=col("amount")), line), "g"),
                    exp.alias_(exp.Count(this=exp.Star()), "gl_entries"),
                    *(_attribute(a) for a in line.gl_attributes))
-        .from_(cr03.copy()).where(gl_filter()).group_by(line.gl_key.copy())
+        .from_(gl_rows(line, cr03, classified)).where(gl_filter()).group_by(line.gl_key.copy())
     )
 
 
@@ -148,14 +167,16 @@ def joined(line: LineSpec) -> exp.Select:
     )
 
 
-def key_query(line: LineSpec, family: FamilySpec, cr03: exp.Table, tv: exp.Table) -> exp.Select:
-    """Every key row of the line with its bridge, claim count and materiality, ordered by key."""
+def key_query(line: LineSpec, family: FamilySpec, cr03: exp.Table, tv: exp.Table,
+              classified: exp.Table | None = None) -> exp.Select:
+    """Every key row of the line with its bridge, claim count and materiality, ordered by key.
+    ``classified`` (entry_no, category, voucher_type) is needed when the line has gl_classification."""
     material = exp.GTE(this=exp.Abs(this=col("delta")), expression=exp.cast(param("material_lcy"), MONEY))
     return (
         exp.select(exp.Star(), exp.alias_(bridge_case(family.rules), "bridge"),
                    exp.alias_(claim_count(family.rules), "claims"), exp.alias_(material, "material"))
         .from_(ROWS)
-        .with_(GL, as_=gl_side(line, cr03))
+        .with_(GL, as_=gl_side(line, cr03, classified))
         .with_(TV, as_=tv_side(line, tv))
         .with_(ROWS, as_=joined(line))
         .order_by(col("item_key"))

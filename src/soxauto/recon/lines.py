@@ -30,7 +30,14 @@ KEY_COLUMNS: Mapping[str, str] = MappingProxyType({
     "item_key": "id", "is_manual": "bool", "g": "money", "t": "money", "delta": "money",
     "gl_entries": "int", "tv_rows": "int", "in_tv_rows": "int",
 })
-LINE_KEYS = ("id", "title", "gl_accounts", "class", "gl_key", "gl_attributes", "tv", "bridges", "control_report")
+LINE_KEYS = ("id", "title", "gl_accounts", "class", "gl_key", "gl_classification", "gl_attributes", "tv", "bridges",
+             "control_report")
+OPTIONAL_LINE_KEYS = ("gl_classification", "gl_attributes", "control_report")
+# The pack's voucher posting classification (docs/classification.md); a line that names it in
+# gl_classification sees these columns on its CR_03 rows, set per posting by the rule file.
+VOUCHER_CLASSIFICATION = "voucher_classification.yaml"
+COLLECTIONS_RULES = "collections_rules.yaml"
+CLASSIFIED_COLUMNS = ("category", "voucher_type")
 TV_KEYS = ("item", "measure", "key", "attributes")
 RULE_KEYS = ("id", "version", "description", "when")
 
@@ -67,6 +74,7 @@ class LineSpec:
     gl_attributes: tuple[AttributeSpec, ...] = ()
     control_report: str | None = None
     where: str = ""
+    gl_classification: str | None = None  # rule file whose category/voucher_type the CR_03 rows carry
 
     @property
     def liability(self) -> bool:
@@ -109,6 +117,8 @@ class ReconPack:
     thresholds: Any  # thresholds.ThresholdBook
     version: str
     folder: Path
+    vouchers: Any = None  # classify.VoucherRules of voucher_classification.yaml, if the pack has one
+    collections: Any = None  # tagging.TagRules of collections_rules.yaml, if the pack has one
 
     def line(self, line_id: str) -> LineSpec:
         for spec in self.lines:
@@ -150,9 +160,10 @@ def load_pack(pack: str | Path | None = None, catalog: Catalog | None = None) ->
         raise CatalogError(f"{root}: no recon folder in this pack")
     catalog = catalog or load_catalog(root)
     problems: list[Problem] = []
+    vouchers, collections = _rule_files(folder, problems)
     families = _load_families(_Located(folder / "bridges.yaml"), problems)
     doc = _Located(folder / "lines.yaml")
-    lines = _load_lines(doc, catalog, families, problems)
+    lines = _load_lines(doc, catalog, families, vouchers, problems)
     thresholds = load_thresholds(folder / "thresholds", problems)
     ids = [s.id for s in lines]
     for rule in thresholds.rules:
@@ -163,7 +174,29 @@ def load_pack(pack: str | Path | None = None, catalog: Catalog | None = None) ->
         problems.extend(check_fixtures(_Located(fixtures), families))
     if problems:
         raise CatalogError(f"recon pack {folder} has {len(problems)} problem(s)", problems)
-    return ReconPack(lines, MappingProxyType(families), thresholds, str(doc.value.get("version", "")), folder)
+    return ReconPack(lines, MappingProxyType(families), thresholds, str(doc.value.get("version", "")), folder,
+                     vouchers, collections)
+
+
+def _rule_files(folder: Path, problems: list[Problem]) -> tuple[Any, Any]:
+    """The voucher classification and collections tagging rules, when the pack has them; their
+    mistakes join the pack's problems (each already ``file:line``)."""
+    from .classify import load_voucher_rules
+    from .rulefile import RuleFileError
+    from .tagging import load_collection_rules
+
+    out = []
+    for name, load in ((VOUCHER_CLASSIFICATION, load_voucher_rules), (COLLECTIONS_RULES, load_collection_rules)):
+        path = folder / name
+        if not path.is_file():
+            out.append(None)
+            continue
+        try:
+            out.append(load(path))
+        except RuleFileError as e:
+            problems.extend(e.problems or (Problem(str(path), str(e)),))
+            out.append(None)
+    return out[0], out[1]
 
 
 def _unknown_keys(raw: dict, allowed, at, problems: list[Problem], *path) -> None:
@@ -203,7 +236,8 @@ def _load_families(doc: _Located, problems: list[Problem]) -> dict[str, FamilySp
     return out
 
 
-def _load_lines(doc: _Located, catalog: Catalog, families: Mapping[str, FamilySpec], problems: list[Problem]) -> tuple[LineSpec, ...]:
+def _load_lines(doc: _Located, catalog: Catalog, families: Mapping[str, FamilySpec], vouchers,
+                problems: list[Problem]) -> tuple[LineSpec, ...]:
     raw = doc.value.get("lines") if isinstance(doc.value, dict) else None
     if not isinstance(raw, list) or not raw:
         problems.append(Problem(doc.at(), "lines.yaml needs 'lines': a list of reconciliation lines"))
@@ -211,7 +245,7 @@ def _load_lines(doc: _Located, catalog: Catalog, families: Mapping[str, FamilySp
     out: list[LineSpec] = []
     for i, entry in enumerate(raw):
         start = len(problems)
-        line = _load_line(doc, i, entry, catalog, families, problems)
+        line = _load_line(doc, i, entry, catalog, families, vouchers, problems)
         if line is not None and len(problems) == start:
             if any(s.id == line.id for s in out):
                 problems.append(Problem(doc.at("lines", i, "id"), f"line id '{line.id}' is used twice"))
@@ -219,13 +253,13 @@ def _load_lines(doc: _Located, catalog: Catalog, families: Mapping[str, FamilySp
     return tuple(out)
 
 
-def _load_line(doc, i, entry, catalog, families, problems) -> LineSpec | None:
+def _load_line(doc, i, entry, catalog, families, vouchers, problems) -> LineSpec | None:
     at = lambda *p: doc.at("lines", i, *p)  # noqa: E731
     if not isinstance(entry, dict):
         problems.append(Problem(at(), "a line is a mapping of keys"))
         return None
     _unknown_keys(entry, LINE_KEYS, doc.at, problems, "lines", i)
-    missing = [k for k in LINE_KEYS if k not in entry and k not in ("gl_attributes", "control_report")]
+    missing = [k for k in LINE_KEYS if k not in entry and k not in OPTIONAL_LINE_KEYS]
     if missing:
         problems.append(Problem(at(), f"line needs {', '.join(missing)}"))
         return None
@@ -241,6 +275,10 @@ def _load_line(doc, i, entry, catalog, families, problems) -> LineSpec | None:
     if report is not None and report not in catalog.items:
         problems.append(Problem(at("control_report"), f"unknown catalog item '{report}'{did_you_mean(str(report), catalog.items)}"))
     gl_columns = [c.name for c in catalog.item("CR_03").output]
+    classification = entry.get("gl_classification")
+    if classification is not None:
+        accounts_ok = _check_classification(classification, vouchers, accounts, at("gl_classification"), problems)
+        gl_columns = gl_columns + list(CLASSIFIED_COLUMNS) if accounts_ok else gl_columns
     gl_key = parse_sql(entry["gl_key"], at("gl_key"), problems)
     if gl_key is not None:
         check_columns(gl_key, gl_columns, at("gl_key"), "gl_key", problems)
@@ -251,7 +289,8 @@ def _load_line(doc, i, entry, catalog, families, problems) -> LineSpec | None:
     if tv is None or gl_key is None:
         return None
     line = LineSpec(str(entry["id"]), str(entry["title"]), tuple(accounts), str(entry["class"]), str(entry["gl_key"]),
-                    gl_key, tv, str(entry["bridges"]), gl_attrs, report, at())
+                    gl_key, tv, str(entry["bridges"]), gl_attrs, report, at(),
+                    None if classification is None else str(classification))
     names = [a.name for a in line.attributes]
     for a in line.attributes:
         if a.name in KEY_COLUMNS or names.count(a.name) > 1:
@@ -260,6 +299,23 @@ def _load_line(doc, i, entry, catalog, families, problems) -> LineSpec | None:
     for rule in family.rules if family else ():
         check_columns(rule.condition, line.key_columns, rule.where, f"bridge {rule.id} (used by line {line.id})", problems)
     return line
+
+
+def _check_classification(name, vouchers, accounts, where: str, problems: list[Problem]) -> bool:
+    """A line's gl_classification names the pack's voucher classification, which must classify
+    every account of the line (a posting outside it would have no category)."""
+    if name != VOUCHER_CLASSIFICATION:
+        problems.append(Problem(where, f"unknown classification rule file '{name}'{did_you_mean(str(name), [VOUCHER_CLASSIFICATION])}; "
+                                       f"the pack classifies postings with {VOUCHER_CLASSIFICATION}"))
+        return False
+    if vouchers is None:
+        problems.append(Problem(where, f"gl_classification: the pack has no loadable {VOUCHER_CLASSIFICATION}"))
+        return False
+    outside = [a for a in accounts if a not in vouchers.gl_accounts]
+    if outside:
+        problems.append(Problem(where, f"{VOUCHER_CLASSIFICATION} classifies accounts {', '.join(vouchers.gl_accounts)}, "
+                                       f"not {', '.join(outside)} of this line; add them to its gl_accounts"))
+    return True
 
 
 def _target(raw, catalog: Catalog, at, problems: list[Problem]) -> TargetSpec | None:

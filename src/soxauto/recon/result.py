@@ -2,7 +2,9 @@
 
 Amounts are exact ``Decimal`` in the entity's currency (LCY); USD figures are derived at the
 CR_05 closing rate and rounded half-even to the cent for presentation only. ``to_dict`` gives
-the stable JSON shape documented in ``docs/recon.md`` (amounts as decimal strings).
+the stable JSON shape documented in ``docs/recon.md`` (amounts as decimal strings). An entity
+also carries its voucher movement table, collections tagging and review lists
+(docs/classification.md), each with the version and SHA-256 of the rule file it applied.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from decimal import Decimal
 import pyarrow as pa
 
 from ..period import Period
+from .classify import MovementResult
 from .fx import FxRate
+from .review import ReviewResult
 from .status import AUTO_CERTIFICATION, Status, exit_code
+from .tagging import TaggingResult
 from .thresholds import ThresholdSet, ThresholdValue
 
 FORMAT_VERSION = 1
@@ -145,6 +150,9 @@ class EntityResult:
     fx: FxRate
     lines: tuple[LineResult, ...]
     country_materiality: ThresholdValue | None = None
+    voucher_movements: MovementResult | None = None  # CR_03 postings by category x voucher type
+    collections_tagging: TaggingResult | None = None  # IPE_31 rows with their accounting rule
+    review: ReviewResult | None = None  # IPE_07 review lists
 
     @property
     def unexplained_usd_total(self) -> Decimal | None:
@@ -160,7 +168,51 @@ class EntityResult:
             "country_materiality_usd": None if cm is None else str(cm.value),
             "country_materiality_contract": None if cm is None else cm.rule.source.contract,
             "above_country_materiality": None if total is None or cm is None else total >= cm.value,
+            "voucher_movements": movements_dict(self.voucher_movements),
+            "collections_tagging": tagging_dict(self.collections_tagging),
+            "review": review_dict(self.review),
         }
+
+
+def _rules(version: str, sha256: str) -> dict:
+    return {"version": version, "sha256": sha256}
+
+
+def movements_dict(m: MovementResult | None) -> dict | None:
+    """The movement table: opening + Σ rows = closing, presented like the line (issuance positive)."""
+    if m is None:
+        return None
+    t = m.movement
+    return {"rules": _rules(m.rules_version, m.rules_sha256), "currency": t.currency,
+            "opening_lcy": money(t.opening.amount), "closing_lcy": money(t.closing.amount),
+            "rows": [{"category": r.category, "voucher_type": r.voucher_type, "count": r.postings,
+                      "amount_lcy": money(r.amount.amount)} for r in t.rows],
+            "unclassified_count": m.unclassified.num_rows}
+
+
+def tagging_dict(t: TaggingResult | None) -> dict | None:
+    """Open items (in_tv) per rule in file order; ``open_amount`` adds the untagged ones back."""
+    if t is None:
+        return None
+    open_amount = sum((s.amount.amount for s in t.summary), t.untagged_amount.amount)
+    return {"rules": _rules(t.rules_version, t.rules_sha256), "currency": t.currency,
+            "rows": [{"rule": s.rule_id, "accounting_rule": s.accounting_rule, "debit_account": s.debit,
+                      "credit_account": s.credit, "count": s.count, "amount_lcy": money(s.amount.amount),
+                      "context_count": s.context_count} for s in t.summary],
+            "untagged_count": t.untagged_count, "untagged_amount_lcy": money(t.untagged_amount.amount),
+            "open_amount_lcy": money(open_amount)}
+
+
+def review_dict(r: ReviewResult | None) -> dict | None:
+    if r is None:
+        return None
+    groups = [{"customer_no": g["customer_no"], "customer_name": g["customer_name"],
+               "posting_group": g["customer_posting_group"], "documents": g["documents"], "balance_lcy": money(g["balance"])}
+              for g in r.posting_groups.to_pylist()]
+    reclass = [{"customer_no": rc.customer_no, "target": rc.target, "balance_lcy": money(rc.balance.amount),
+                "moves": [{"busline_code": mv.busline_code, "balance_lcy": money(mv.balance.amount),
+                           "move_lcy": money(mv.amount.amount)} for mv in rc.moves]} for rc in r.reclasses]
+    return {"multiple_posting_groups": groups, "busline_reclass": reclass}
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,13 @@
 ``reconcile`` takes extracts that are already made (and, optionally, their C&A results);
 ``run_period`` is the whole job for a list of entities: extract CR_03, CR_04, CR_05 and the
 TV items, run their tests, reconcile, and issue the control reports (CR_01).
+
+Per entity, ``reconcile`` also computes what sits on the accounts (docs/classification.md):
+the voucher movement table (CR_03), the collections tagging (IPE_31) and the review lists
+(IPE_07), each when its extract is given. The classification is computed first because a
+line with ``gl_classification`` (VOUCHERS) reads it: its key rows' ``nav_usage`` is the Σ of
+the postings the classification calls Usage, so the bridge and the movement table can never
+disagree on what a usage posting is.
 """
 
 from __future__ import annotations
@@ -23,12 +30,18 @@ from ..errors import UsageError
 from ..period import Period
 from . import keyjoin as kj
 from .bridges import overlap_problems, overlap_query
+from .classify import EntityPeriod, MovementResult, classify_vouchers
 from .fx import FxRate, cents_at_least, closing_rate
-from .lines import FamilySpec, LineSpec, ReconPack, load_pack
+from .lines import CLASSIFIED_COLUMNS, FamilySpec, LineSpec, ReconPack, load_pack
 from .result import PROOF_SCHEMA, BridgeResult, ControlReport, EntityResult, Finding, LineResult, ReconResult
+from .review import ReviewResult, review_lists
 from .status import Facts, decide
+from .tagging import TaggingResult, tag_collections
 
 ZERO = Decimal("0.00")
+# The extracts the per-entity analyses read besides CR_03: collections tagging, review lists.
+ANALYSIS_ITEMS = ("IPE_31", "IPE_07")
+FINDING_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,17 @@ class EntityRef:
     company_id: str
     country: str
     currency: str
+
+
+@dataclass(frozen=True)
+class Analyses:
+    """What one entity's accounts hold, computed before its lines. ``classified`` is the
+    registered table (entry_no, category, voucher_type) the classified lines join."""
+
+    movements: MovementResult | None = None
+    classified: exp.Table | None = None
+    tagging: TaggingResult | None = None
+    review: ReviewResult | None = None
 
 
 def entities(engine: Engine, only: Sequence[str] = ()) -> list[EntityRef]:
@@ -64,17 +88,42 @@ def reconcile(engine: Engine, extracts: Mapping[str, Any], period: Period, entit
     missing = [i for i in needed if i not in extracts]
     if missing:
         raise UsageError(f"reconciling {entity.company_id} {period} needs the extract of {', '.join(missing)}")
-    tables = {i: getattr(extracts[i], "table", extracts[i]) for i in needed}
+    full = not lines  # a subset of lines computes only what those lines read (tests, one-line reruns)
+    inputs = [*needed, *(i for i in ANALYSIS_ITEMS if full and i in extracts and i not in needed)]
+    tables = {i: getattr(extracts[i], "table", extracts[i]) for i in inputs}
     fx = closing_rate(tables["CR_05"], entity.company_id)
     names: list[str] = []
     try:
         registered = {i: _register(engine, names, i, entity, period, t) for i, t in tables.items()}
-        results = tuple(_line(engine, pack, s, registered, period, entity, fx, validations or {}) for s in specs)
+        found = analyses(engine, pack, registered, period, entity, names,
+                         classify=any(s.gl_classification for s in specs), everything=full)
+        results = tuple(_line(engine, pack, s, registered, period, entity, fx, validations or {}, found) for s in specs)
     finally:
         for name in names:
             engine.unregister(name)
     country = pack.thresholds.value("COUNTRY_MATERIALITY_USD", entity.country)
-    return EntityResult(entity.company_id, entity.country, entity.currency, fx, results, country)
+    return EntityResult(entity.company_id, entity.country, entity.currency, fx, results, country,
+                        found.movements, found.tagging, found.review)
+
+
+def analyses(engine: Engine, pack: ReconPack, registered: Mapping[str, exp.Table], period: Period, entity: EntityRef,
+             names: list[str], *, classify: bool = False, everything: bool = True) -> Analyses:
+    """With ``everything``: the voucher movement table (from CR_03, when the pack has a
+    classification), the collections tagging (IPE_31) and review lists (IPE_07) of one entity,
+    each when its extract is registered. With ``classify`` the classification is computed and its
+    postings registered for the lines that join them."""
+    scope = EntityPeriod(entity.company_id, entity.currency, period, entity.country)
+    movements = classified = tagging = review = None
+    if pack.vouchers is not None and (everything or classify):
+        movements = classify_vouchers(engine, registered["CR_03"], scope, pack.vouchers)
+        if classify:
+            narrow = movements.postings.select(["entry_no", *CLASSIFIED_COLUMNS])
+            classified = _register(engine, names, "classified", entity, period, narrow)
+    if everything and pack.collections is not None and "IPE_31" in registered:
+        tagging = tag_collections(engine, registered["IPE_31"], scope, pack.collections)
+    if everything and "IPE_07" in registered:
+        review = review_lists(engine, registered["IPE_07"], scope)
+    return Analyses(movements, classified, tagging, review)
 
 
 def _register(engine: Engine, names: list[str], item: str, entity: EntityRef, period: Period, table: pa.Table) -> exp.Table:
@@ -84,7 +133,7 @@ def _register(engine: Engine, names: list[str], item: str, entity: EntityRef, pe
 
 
 def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, period: Period, entity: EntityRef,
-          fx: FxRate, validations) -> LineResult:
+          fx: FxRate, validations, found: Analyses) -> LineResult:
     family = pack.family(spec)
     th = pack.thresholds.for_line(entity.country, spec.id, spec.gl_accounts)
     material = fx.lcy(th.line_item.value)
@@ -99,7 +148,7 @@ def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, period: Perio
         return result.table
 
     bal = run(kj.balance_query(spec, cr03, cr04, tv)).to_pylist()[0]
-    keys = run(kj.key_query(spec, family, cr03, tv))
+    keys = run(kj.key_query(spec, family, cr03, tv, found.classified))
     name = re.sub(r"\W", "_", f"rk_{spec.id}_{entity.company_id}_{period.compact}").lower()
     keys_table = engine.register(name, keys)
     try:
@@ -116,6 +165,8 @@ def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, period: Perio
     unexplained = (_dec(unclaimed["delta"]) if unclaimed else ZERO) + (gl_amount - key_g) - (tv_amount - key_t)
     findings = _findings(spec, family, bal, gl_amount, tv_amount, key_g, key_t, overlaps, overlap_rows, fx, validations,
                          lambda: run(kj.tie_out_query(spec, cr03, cr04)).to_pylist())
+    if spec.gl_classification and found.movements is not None:
+        findings.extend(_unclassified(spec, found.movements))
     failed = tuple(d["test"] for f in findings if f.code == "INPUT_TEST_FAILED" for d in f.detail)
     status, reason = decide(Facts(fx, failed, overlaps, gl_amount, tv_amount, unexplained,
                                   sum(int(r["nonzero_keys"] or 0) for r in totals), int(bal["gl_entries_in_period"]), th.bucket.value))
@@ -179,6 +230,20 @@ def _findings(spec, family, bal, gl_amount, tv_amount, key_g, key_t, overlaps, o
         out.append(Finding("BRIDGE_RULES_OVERLAP", "error", f"{overlaps} key row(s) claimed by more than one bridge rule; fix bridges.yaml",
                            detail=tuple({"where": p.where, "message": p.message} for p in problems)))
     return out
+
+
+def _unclassified(spec: LineSpec, movements: MovementResult) -> list[Finding]:
+    """A classified line whose postings the rules leave Unclassified: attributes that read the
+    category (the VOUCHERS bridge's nav_usage) do not count them, so the reviewer must know."""
+    rows = movements.unclassified
+    if not rows.num_rows:
+        return []
+    nav = sum((Decimal(a) for a in rows.column("amount").to_pylist()), ZERO)
+    shown = rows.select(["entry_no", "posting_date", "voucher_no", "description", "amount"]).slice(0, FINDING_ROWS).to_pylist()
+    return [Finding("POSTINGS_UNCLASSIFIED", "warn",
+                    f"{rows.num_rows} posting(s) by cutoff match no category rule of {spec.gl_classification} "
+                    f"{movements.rules_version}; attributes reading the category leave them out: add a rule",
+                    -nav if spec.liability else nav, tuple({k: str(v) for k, v in r.items()} for r in shown))]
 
 
 def control_report(line: LineResult, catalog: Catalog | None = None) -> ControlReport:

@@ -26,8 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("not_null", "unique", "allowed_values", "recompute", "first_digit")
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, all threads: steadier than wall time on a shared machine."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def child_close(lake: str, period: str) -> dict:
-    """Extract every item for every entity, then run every item's tests; time both."""
+    """Extract every item for every entity, then run every item's tests; time both (wall and
+    CPU), and each item's extraction and tests summed over the entities."""
     from soxauto.catalog import load_catalog
     from soxauto.engines.duckdb import DuckDBEngine
     from soxauto.extract import entities_in_scope, extract
@@ -38,21 +46,36 @@ def child_close(lake: str, period: str) -> dict:
     import tempfile
 
     catalog, p = load_catalog(), Period.parse(period)
-    t_extract = t_tests = 0.0
+    wall = {"extract": 0.0, "tests": 0.0}
+    cpu = {"extract": 0.0, "tests": 0.0}
+    per_item: dict[str, list[float]] = {i.id: [0.0, 0.0] for i in catalog.extractable()}
     outcomes = {o.value: 0 for o in Outcome}
     with DuckDBEngine(lake_binding(lake)) as engine, tempfile.TemporaryDirectory() as tmp:
         history = HistoryStore(Path(tmp) / "h.jsonl")
         for company in entities_in_scope(engine):
-            t0 = time.perf_counter()
-            extracts = {i.id: extract(engine, i, p, company) for i in catalog.extractable()}
-            t1 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
+            extracts = {}
+            for i in catalog.extractable():
+                t = time.perf_counter()
+                extracts[i.id] = extract(engine, i, p, company)
+                per_item[i.id][0] += time.perf_counter() - t
+            t1, c1 = time.perf_counter(), _cpu()
             for ex in extracts.values():
+                t = time.perf_counter()
                 for r in validate(engine, ex, others=extracts, history=history).results:
                     outcomes[r.outcome.value] += 1
-            t2 = time.perf_counter()
-            t_extract, t_tests = t_extract + t1 - t0, t_tests + t2 - t1
-    return {"extract_seconds": round(t_extract, 2), "tests_seconds": round(t_tests, 2),
-            "tests_pct_of_extract": round(100 * t_tests / t_extract, 1), "outcomes": outcomes}
+                per_item[ex.item.id][1] += time.perf_counter() - t
+            t2, c2 = time.perf_counter(), _cpu()
+            wall["extract"] += t1 - t0
+            wall["tests"] += t2 - t1
+            cpu["extract"] += c1 - c0
+            cpu["tests"] += c2 - c1
+    return {"extract_seconds": round(wall["extract"], 2), "tests_seconds": round(wall["tests"], 2),
+            "tests_pct_of_extract": round(100 * wall["tests"] / wall["extract"], 1),
+            "extract_cpu_seconds": round(cpu["extract"], 2), "tests_cpu_seconds": round(cpu["tests"], 2),
+            "tests_cpu_pct_of_extract": round(100 * cpu["tests"] / cpu["extract"], 1),
+            "per_item_ms": {k: {"extract": round(1000 * x), "tests": round(1000 * t)} for k, (x, t) in per_item.items()},
+            "outcomes": outcomes}
 
 
 def _dataset(lake: str, period: str):
@@ -170,6 +193,9 @@ def main() -> None:
     report["close"] = c = run_child("close", args.lake, args.period)
     print(f"extraction {c['extract_seconds']} s, C&A tests {c['tests_seconds']} s = {c['tests_pct_of_extract']} % "
           f"(target <= 30 %), peak {c['peak_rss_mib']} MiB, outcomes {c['outcomes']}")
+    print(f"CPU: extraction {c['extract_cpu_seconds']} s, C&A tests {c['tests_cpu_seconds']} s = {c['tests_cpu_pct_of_extract']} %")
+    print("per item, ms summed over entities (extraction / tests): "
+          + ", ".join(f"{k} {v['extract']}/{v['tests']}" for k, v in c["per_item_ms"].items()))
     for name in ("soxauto", "pandas", "pandera"):
         report[name] = r = run_child(name, args.lake, args.period)
         print(f"{name:8} {r['rows']:>10,} rows: checks {r['seconds']:>8} s, peak {r['peak_rss_mib']:>7} MiB")

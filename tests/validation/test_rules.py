@@ -273,3 +273,64 @@ def test_history_with_too_few_periods_says_so(tmp_path):
     r = run_rules(tmp_path, LEDGER, rules, history=store)[0]["CR_04.history"]
     assert r.outcome is Outcome.PASSED and "at least 3" in r.message
     assert store.earlier("CR_04", "EC_NG", P.next(), 12)[0][1]["row_count"] == Decimal(2)
+
+
+ACCOUNTS_PRESENT = """\
+  - id: CR_04.accounts_present
+    kind: witness
+    expect: present
+    by: [gl_account_no]
+    sql: |
+      SELECT e.gl_account_no,   SUM(e.amount) AS balance_lcy
+      FROM nav.gl_entries AS e
+      WHERE e.company_id = :company_id AND e.posting_date <= :cutoff
+      GROUP BY e.gl_account_no
+"""
+
+
+def test_an_item_answers_every_rule_with_one_statement(tmp_path):
+    results, result, engine = run_rules(tmp_path, LEDGER, TIE_OUT + ROW_RULES + WITNESSES)
+    assert result.exit_code == 0 and len(results) == 9
+    # tie-out, witnesses and the dataset rules: one statement, recorded by every rule it answered
+    assert len(engine.statements) == 1
+    assert {r.sql for k, r in results.items() if k != "CR_04.contract"} == {(engine.statements[0],)}
+    assert results["CR_04.tie_out"].observed == {"balance_lcy": "-110.00"}
+    assert results["CR_04.witness_present"].observed == {"witnesses": 2, "failing": 0}
+
+
+def test_a_source_query_written_identically_in_two_rules_is_read_once(tmp_path):
+    results, _, engine = run_rules(tmp_path, LEDGER, TIE_OUT + ACCOUNTS_PRESENT)
+    assert [r.outcome for r in results.values()] == [Outcome.PASSED, Outcome.PASSED]
+    # the tie-out's query and the witness's (same words, other spacing) share one scan of the entries
+    assert engine.statements[0].count("gl_entries") == 1
+    assert results["CR_04.accounts_present"].observed == {"witnesses": 2, "failing": 0}
+
+
+def test_shared_source_still_fails_each_rule_on_its_own_defect(tmp_path):
+    sql = BALANCES_SQL.replace("ORDER BY", "AND b.gl_account_no <> '13005' ORDER BY")
+    results, _, engine = run_rules(tmp_path, LEDGER, TIE_OUT + ACCOUNTS_PRESENT, sql=sql)
+    witness, tie = results["CR_04.accounts_present"], results["CR_04.tie_out"]
+    assert witness.outcome is Outcome.FAILED and witness.sample == ({"gl_account_no": "13005"},)
+    assert tie.outcome is Outcome.FAILED and tie.sample == ({"gl_account_no": "13005", "extract_balance_lcy": "0.00", "other_balance_lcy": "40.00"},)
+    # one statement for all answers, then one capped sample query per failed rule
+    assert len(engine.statements) == 3
+
+
+def test_a_broken_source_query_errors_its_rule_only(tmp_path):
+    broken = TIE_OUT.replace("SUM(e.amount) AS balance_lcy", "SUM(e.no_such_column) AS balance_lcy")
+    results, result, engine = run_rules(tmp_path, LEDGER, broken + ROW_RULES + WITNESSES)
+    tie = results["CR_04.tie_out"]
+    assert tie.outcome is Outcome.ERRORED and "no_such_column" in tie.message
+    assert {k: r.outcome for k, r in results.items() if k != "CR_04.tie_out"} == {k: Outcome.PASSED for k in results if k != "CR_04.tie_out"}
+    # the whole statement failed, so its parts ran one by one: the merged aggregate and the two witnesses
+    assert len(engine.statements) == 3 and result.exit_code == 1
+
+
+def test_a_cross_source_rule_without_the_other_extract_errors_alone(tmp_path):
+    rules = "  - id: CR_04.agrees\n    kind: cross_source\n    other: IPE_08\n    measures: {n: COUNT(*)}\n" + ROW_RULES
+    results, result, engine = run_rules(tmp_path, LEDGER, rules)
+    r = results["CR_04.agrees"]
+    assert r.outcome is Outcome.ERRORED and "needs the extract of IPE_08" in r.message
+    assert all(x.outcome is Outcome.PASSED for k, x in results.items() if k != "CR_04.agrees")
+    # the statement is not tried without the other extract: the merged aggregate runs on its own
+    assert len(engine.statements) == 1 and "ds_ipe_08" not in engine.statements[0]

@@ -1,6 +1,9 @@
 """Rules → SQL. Row-level rules become a violation predicate; every dataset-level metric of an
-item's rules is merged into ONE aggregate query over the extract (one scan). Comparisons with
-the source or another item are separate queries, written independently of the extract query.
+item's rules is merged into ONE aggregate over the extract (one scan). Comparisons with the
+source or another item, witnesses, referential checks and the first-digit counts are one
+single-row part each, written independently of the extract query. All parts of an item are
+cross-joined into ONE statement (see ``statement``), so an item runs one statement unless a
+part fails or a sample is needed.
 
 Everything is a sqlglot expression; catalog constants become literals, run values (cutoff,
 company) stay bound parameters.
@@ -81,6 +84,15 @@ def violation(rule: RuleSpec, item: ItemSpec) -> exp.Expression | None:
     return None
 
 
+def source_query(rule: RuleSpec, alias: str) -> exp.Subquery:
+    """The rule's catalog-written source query as ``(...) AS alias``, tagged with its text so
+    that identical source queries of one statement can be read once (see ``statement``)."""
+    query = parse(rule.get("sql"))
+    sub = exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+    sub.meta["source"] = query.sql(dialect="trino")  # canonical text: spacing does not matter, literals do
+    return sub
+
+
 def unique_columns(rule: RuleSpec, item: ItemSpec) -> list[str]:
     return list(rule.get("columns") or item.key)
 
@@ -105,11 +117,6 @@ def metrics(index: int, rule: RuleSpec, item: ItemSpec) -> list[Metric]:
             surplus = exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=exp.Distinct(expressions=[exp.column(cols[0])])))
             return [Metric(p + "failing", surplus)]
         return []  # several columns: a grouped query (COUNT(DISTINCT a, b) is not portable)
-    if rule.kind == "first_digit":
-        value = exp.Abs(this=exp.column(rule.get("column")))
-        lead = parse(f"CAST(SUBSTRING(CAST(CAST(FLOOR(ABS({exp.column(rule.get('column')).sql('trino')})) AS BIGINT) AS VARCHAR), 1, 1) AS INTEGER)")
-        ok = exp.GTE(this=value, expression=ONE)
-        return [Metric(f"{p}d{d}", count_if(exp.and_(ok.copy(), exp.EQ(this=lead.copy(), expression=exp.Literal.number(d))))) for d in DIGITS]
     return []
 
 
@@ -161,10 +168,10 @@ def comparison_query(left: exp.Select, right: exp.Expression, by: list[str], rig
             return base.join(exp.to_table("r").as_("r"), on=join_on.copy(), join_type="FULL OUTER")
         return base.join(exp.to_table("r").as_("r"), join_type="CROSS")
 
-    totals = joined().select(exp.alias_(count_if(mismatch), "failing"), append=False)
+    totals = joined().select(exp.alias_(count_if(mismatch), "failing"), append=False, copy=False)
     for n in names:
-        totals = totals.select(exp.alias_(exp.Sum(this=side("l", n)), f"left_{n}"), exp.alias_(exp.Sum(this=side("r", n)), f"right_{n}"))
-    totals = totals.with_("l", as_=left).with_("r", as_=right)
+        totals.select(exp.alias_(exp.Sum(this=side("l", n)), f"left_{n}"), exp.alias_(exp.Sum(this=side("r", n)), f"right_{n}"), copy=False)
+    totals.with_("l", as_=left, copy=False).with_("r", as_=right, copy=False)
 
     def sample(limit: int) -> exp.Select:
         keys = [exp.alias_(exp.func("COALESCE", exp.column(lc, table="l"), exp.column(rc, table="r")), lc) for lc, rc in zip(by, right_by)]
@@ -183,7 +190,7 @@ def tie_out(rule: RuleSpec, dataset: exp.Table):
     by = list(rule.get("by") or [])
     measures = dict(rule.get("measures"))
     left = _aggregate(dataset.copy(), by, measures)
-    source = exp.Subquery(this=parse(rule.get("sql")), alias=exp.TableAlias(this=exp.to_identifier("src")))
+    source = source_query(rule, "src")
     right = exp.select(*(by + list(measures))).from_(source)
     return comparison_query(left, right, by, by, list(measures))
 
@@ -202,7 +209,7 @@ def witness_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple
     """Keys selected independently on the source that must be present in (or absent from) the
     extract. Returns (count of witnesses and of failing ones, sample factory)."""
     by = list(rule.get("by") or item.key)
-    source = exp.Subquery(this=parse(rule.get("sql")), alias=exp.TableAlias(this=exp.to_identifier("w")))
+    source = source_query(rule, "w")
     match = None
     for c in by:
         cond = exp.EQ(this=exp.column(c, table="d"), expression=exp.column(c, table="w"))
@@ -220,7 +227,7 @@ def witness_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple
 def referential_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple[exp.Select, Callable[[int], exp.Select]]:
     """Extract rows whose key has no match in an independent source query (report → source)."""
     by = list(rule.get("by") or item.key)
-    source = exp.Subquery(this=parse(rule.get("sql")), alias=exp.TableAlias(this=exp.to_identifier("s")))
+    source = source_query(rule, "s")
     match = None
     for col in by:
         cond = exp.EQ(this=exp.column(col, table="s"), expression=exp.column(col, table="d"))
@@ -234,3 +241,58 @@ def referential_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> t
         return exp.select(*cols).from_(rows.copy()).where(orphan.copy()).order_by(*cols).limit(limit)
 
     return totals, sample
+
+
+def first_digit_query(rule: RuleSpec, dataset: exp.Table) -> exp.Select:
+    """Counts of leading digits 1-9 over |column| >= 1. The digit is the first character of the
+    exact decimal text, computed once per row in a subquery (no float, no logarithm)."""
+    value = exp.Abs(this=exp.column(rule.get("column")))
+    lead = exp.Substring(this=exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR")), start=ONE.copy(), length=ONE.copy())
+    digits = exp.select(exp.alias_(lead, "d")).from_(dataset.copy()).where(exp.GTE(this=value, expression=ONE.copy()))
+    counts = [exp.alias_(count_if(exp.EQ(this=exp.column("d"), expression=exp.Literal.string(str(d)))), f"d{d}") for d in DIGITS]
+    return exp.select(*counts).from_(digits.subquery("fd"))
+
+
+def unique_total_query(dataset: exp.Table, cols: list[str]) -> exp.Select:
+    """Surplus rows over several key columns (the one-column case is a merged metric)."""
+    surplus = exp.Sum(this=exp.Sub(this=exp.column("n"), expression=ONE.copy()))
+    return exp.select(exp.alias_(exp.func("COALESCE", surplus, ZERO.copy()), "failing")).from_(duplicates_query(dataset, cols).subquery("d"))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One single-row query of an item's statement; its columns are ``names`` (prefixed with
+    the rule's index, so parts never clash)."""
+
+    names: tuple[str, ...]
+    query: exp.Select
+    merged: tuple[Metric, ...] = ()  # the merged aggregate's metrics, to isolate a failing one
+
+
+def part(index: int, query: exp.Select, names: list[str]) -> Part:
+    """``query``'s columns renamed ``r<index>_<name>``."""
+    cols = [exp.alias_(exp.column(n, table="p"), f"r{index}_{n}") for n in names]
+    return Part(tuple(f"r{index}_{n}" for n in names), exp.select(*cols).from_(query.subquery("p", copy=False), copy=False))
+
+
+def merged_part(dataset: exp.Table, pairs: list[Metric]) -> Part:
+    return Part(("row_count", *(m.name for m in pairs)), merged_query(dataset, pairs), tuple(pairs))
+
+
+def statement(parts: list[Part]) -> exp.Select:
+    """Every part of an item cross-joined: one row holding every answer, one statement. A source
+    query written identically in several rules (a witness on a tie-out's groups) becomes one
+    common table expression, so the engine reads the source once for all of them."""
+    q = exp.select("*").from_(parts[0].query.subquery("p0"))
+    for k, p in enumerate(parts[1:], 1):
+        q.join(p.query.subquery(f"p{k}"), join_type="CROSS", copy=False)
+    same: dict[str, list[exp.Subquery]] = {}
+    for sub in q.find_all(exp.Subquery):
+        if "source" in sub.meta:
+            same.setdefault(sub.meta["source"], []).append(sub)
+    for n, subs in enumerate(s for s in same.values() if len(s) > 1):
+        name = f"source_{n}"
+        q.with_(name, as_=subs[0].this.copy(), copy=False)
+        for sub in subs:
+            sub.replace(exp.to_table(name).as_(sub.alias))
+    return q

@@ -1,10 +1,11 @@
 """Run an item's C&A rules on its extract, in the engine that ran the extract.
 
-Order of work: register the extract; one merged aggregate query for every dataset-level
-metric; then the comparison queries (source tie-outs, cross-source, witnesses); then capped
-sample queries for the rules that failed. A rule whose SQL fails is ``errored`` with the
-reason and the other rules still run; if the merged query fails, its rules are retried one by
-one so a single bad rule cannot take the others down.
+Order of work: register the extract (and any other item's extract a cross-source rule needs);
+run the item's ONE statement, which answers every rule at once (the merged aggregate over the
+extract cross-joined with each comparison, witness and referential part); then capped sample
+queries for the rules that failed. A rule whose SQL fails is ``errored`` with the reason and
+the other rules still run: if the statement fails, its parts are run one by one, and the
+merged aggregate metric by metric, so a single bad rule cannot take the others down.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def validate(engine: Engine, extract: ExtractResult, *, others: Mapping[str, Ext
     finally:
         run.release()
     if history is not None:
-        history.record(item.id, extract.company_id, extract.period, _history_metrics(extract))
+        history.record(item.id, extract.company_id, extract.period, run.figures())
     return ValidationResult(item.id, extract.company_id, extract.period, tuple(results))
 
 
@@ -66,17 +67,36 @@ class _Plan:
         self.dataset = exp.to_table(dataset_name(item.id))
         rules = list(item.tests)
         self.metrics = [m for i, r in enumerate(rules) for m in c.metrics(i, r, item)]
-        self.merged = c.merged_query(self.dataset, self.metrics)
-        self.queries: dict[str, Any] = {}
-        for r in rules:
+        self.samples: dict[str, Any] = {}
+        parts = [c.merged_part(self.dataset, self.metrics)]
+        for i, r in enumerate(rules):
+            built = self._part(i, r)
+            if built is not None:
+                parts.append(built)
+        self.parts = parts
+        self.statement = c.statement(parts)
+        self.others = [r.get("other") for r in rules if r.kind == "cross_source"]
+
+    def _part(self, i: int, r: RuleSpec) -> c.Part | None:
+        """The single-row part answering rule ``r`` (None when the merged aggregate does)."""
+        if r.kind in ("source_tie_out", "cross_source"):
             if r.kind == "source_tie_out":
-                self.queries[r.id] = c.tie_out(r, self.dataset)
-            elif r.kind == "cross_source":
-                self.queries[r.id] = c.cross_source(r, self.dataset, exp.to_table(dataset_name(r.get("other"))))
-            elif r.kind == "witness":
-                self.queries[r.id] = c.witness_queries(r, item, self.dataset)
-            elif r.kind == "referential":
-                self.queries[r.id] = c.referential_queries(r, item, self.dataset)
+                totals, self.samples[r.id] = c.tie_out(r, self.dataset)
+            else:
+                totals, self.samples[r.id] = c.cross_source(r, self.dataset, exp.to_table(dataset_name(r.get("other"))))
+            names = list(r.get("measures"))
+            return c.part(i, totals, ["failing"] + [f"{side}_{n}" for n in names for side in ("left", "right")])
+        if r.kind == "witness":
+            totals, self.samples[r.id] = c.witness_queries(r, self.item, self.dataset)
+            return c.part(i, totals, ["witnesses", "failing"])
+        if r.kind == "referential":
+            totals, self.samples[r.id] = c.referential_queries(r, self.item, self.dataset)
+            return c.part(i, totals, ["rows", "failing"])
+        if r.kind == "unique" and len(c.unique_columns(r, self.item)) > 1:
+            return c.part(i, c.unique_total_query(self.dataset, c.unique_columns(r, self.item)), ["failing"])
+        if r.kind == "first_digit":
+            return c.part(i, c.first_digit_query(r, self.dataset), [f"d{d}" for d in c.DIGITS])
+        return None
 
     @classmethod
     def of(cls, item: ItemSpec) -> "_Plan":
@@ -93,12 +113,23 @@ class _Run:
         self.item: ItemSpec = extract.item
         self.plan = _Plan.of(self.item)
         self.names: list[str] = []
+        self._figures: dict[str, Decimal] | None = None
         self.dataset = self._register(self.item.id, extract)
+        self.missing = [o for o in self.plan.others if o not in others]
+        for other_id in dict.fromkeys(self.plan.others):
+            if other_id in others:
+                self._register(other_id, others[other_id])
 
     def _register(self, item_id: str, extract: ExtractResult) -> exp.Table:
         name = dataset_name(item_id)
         self.names.append(name)
         return self.engine.register(name, extract.table)
+
+    def figures(self) -> dict[str, Decimal]:
+        """Row count and control totals, summed once per run (the history rule and the store)."""
+        if self._figures is None:
+            self._figures = _history_metrics(self.extract)
+        return self._figures
 
     def release(self) -> None:
         for name in self.names:
@@ -109,96 +140,97 @@ class _Run:
         return result.table, result.sql
 
     def all(self, rules) -> list[TestResult]:
-        metrics = self._merged(list(rules))
+        answers = self._answers()
         out = []
         for i, rule in enumerate(rules):
             try:
-                out.append(self.one(i, rule, metrics))
+                out.append(self.one(i, rule, answers))
             except SoxautoError as e:
                 out.append(_errored(rule, str(e)))
         return out
 
-    def _merged(self, rules: list[RuleSpec]) -> dict[str, Any]:
-        pairs = self.plan.metrics
-        try:
-            table, sql = self.sql(self.plan.merged)
-            values = table.to_pylist()[0]
-            return {k: (v, sql) for k, v in values.items()}
-        except SoxautoError:
-            out: dict[str, Any] = {}
-            for m in pairs:  # isolate the failing rule(s)
-                try:
-                    table, sql = self.sql(c.merged_query(self.dataset, [m]))
-                    out[m.name] = (table.column(m.name)[0].as_py(), sql)
-                except SoxautoError as e:
-                    out[m.name] = (e, "")
-            return out
+    def _answers(self) -> dict[str, Any]:
+        """Every part's columns -> (value or the exception that prevented it, SQL run)."""
+        if not self.missing:
+            try:
+                table, sql = self.sql(self.plan.statement)
+                return {k: (v, sql) for k, v in table.to_pylist()[0].items()}
+            except SoxautoError:
+                pass  # isolate the failing part(s) below
+        out: dict[str, Any] = {}
+        for p in self.plan.parts:
+            try:
+                table, sql = self.sql(p.query)
+                out.update({k: (v, sql) for k, v in table.to_pylist()[0].items()})
+            except SoxautoError as e:
+                if not p.merged:
+                    out.update({k: (e, "") for k in p.names})
+                    continue
+                for m in p.merged:  # isolate the failing metric(s)
+                    try:
+                        table, sql = self.sql(c.merged_query(self.dataset, [m]))
+                        out[m.name] = (table.column(m.name)[0].as_py(), sql)
+                    except SoxautoError as e2:
+                        out[m.name] = (e2, "")
+        return out
 
-    def one(self, i: int, rule: RuleSpec, metrics: dict[str, Any]) -> TestResult:
+    def one(self, i: int, rule: RuleSpec, answers: dict[str, Any]) -> TestResult:
         kind = rule.kind
         if kind in ("not_null", "allowed_values", "range", "recompute"):
-            return self._row_level(i, rule, metrics)
+            return self._row_level(i, rule, answers)
         handler: Callable = {
             "unique": self._unique, "freshness": self._freshness, "first_digit": self._first_digit,
-            "source_tie_out": self._tie_out, "cross_source": self._cross_source, "witness": self._witness,
+            "source_tie_out": self._compare, "cross_source": self._cross_source, "witness": self._witness,
             "referential": self._referential,
             "output_contract": self._output_contract, "history": self._history,
         }[kind]
-        return handler(i, rule, metrics)
+        return handler(i, rule, answers)
 
-    def _metric(self, metrics, name):
-        value, sql = metrics[name]
+    def _metric(self, answers, name):
+        value, sql = answers[name]
         if isinstance(value, Exception):
             raise value
         return value, sql
 
-    def _row_level(self, i, rule, metrics) -> TestResult:
-        failing, sql = self._metric(metrics, f"r{i}_failing")
+    def _sample(self, query: exp.Expression, sqls: list[str]) -> tuple[dict, ...]:
+        table, s = self.sql(query)
+        sqls.append(s)
+        return _rows(table)
+
+    def _row_level(self, i, rule, answers) -> TestResult:
+        failing, sql = self._metric(answers, f"r{i}_failing")
         failing = int(failing or 0)
         sample, sqls = (), [sql]
         if failing:
-            q = c.sample_query(self.dataset, c.violation(rule, self.item), list(self.item.key), self.n)
-            table, s = self.sql(q)
-            sample, sqls = _rows(table), sqls + [s]
+            sample = self._sample(c.sample_query(self.dataset, c.violation(rule, self.item), list(self.item.key), self.n), sqls)
         return _result(rule, failing == 0, failing, 0, sqls, sample, failing,
                        f"{failing} row(s) violate {rule.kind}" if failing else "")
 
-    def _unique(self, i, rule, metrics) -> TestResult:
+    def _unique(self, i, rule, answers) -> TestResult:
         cols = c.unique_columns(rule, self.item)
-        dup = c.duplicates_query(self.dataset, cols)
-        if len(cols) == 1:
-            failing, sql = self._metric(metrics, f"r{i}_failing")
-            sqls = [sql]
-        else:
-            total = exp.select(exp.alias_(exp.func("COALESCE", exp.Sum(this=exp.Sub(this=exp.column("n"), expression=c.ONE.copy())), c.ZERO.copy()), "failing")).from_(dup.subquery("d"))
-            table, sql = self.sql(total)
-            failing, sqls = table.column("failing")[0].as_py(), [sql]
-        failing = int(failing or 0)
-        sample = ()
+        failing, sql = self._metric(answers, f"r{i}_failing")
+        failing, sample, sqls = int(failing or 0), (), [sql]
         if failing:
-            table, s = self.sql(dup.order_by(*cols).limit(self.n))
-            sample, sqls = _rows(table), sqls + [s]
+            sample = self._sample(c.duplicates_query(self.dataset, cols).order_by(*cols).limit(self.n), sqls)
         return _result(rule, failing == 0, failing, 0, sqls, sample, failing,
                        f"{failing} surplus row(s) on key ({', '.join(cols)})" if failing else "")
 
-    def _freshness(self, i, rule, metrics) -> TestResult:
-        oldest, sql = self._metric(metrics, f"r{i}_min")
-        failing = int(self._metric(metrics, f"r{i}_failing")[0] or 0)
+    def _freshness(self, i, rule, answers) -> TestResult:
+        oldest, sql = self._metric(answers, f"r{i}_min")
+        failing = int(self._metric(answers, f"r{i}_failing")[0] or 0)
         cutoff = datetime.combine(self.extract.period.cutoff, time())
         if oldest is None and not failing:
             return _result(rule, False, None, f">= {cutoff.isoformat()}", [sql], (), 0, "no rows: freshness cannot be shown")
         sample, sqls = (), [sql]
         if failing:
-            q = c.sample_query(self.dataset, c.violation(rule, self.item), list(self.item.key), self.n)
-            table, s = self.sql(q)
-            sample, sqls = _rows(table), sqls + [s]
+            sample = self._sample(c.sample_query(self.dataset, c.violation(rule, self.item), list(self.item.key), self.n), sqls)
         return _result(rule, failing == 0, _json(oldest), f">= {cutoff.isoformat()}", sqls, sample, failing,
                        f"{failing} row(s) with {rule.get('column')} before the cutoff (oldest {oldest})" if failing else "")
 
-    def _first_digit(self, i, rule, metrics) -> TestResult:
+    def _first_digit(self, i, rule, answers) -> TestResult:
         counts, sql = {}, ""
         for d in c.DIGITS:
-            value, sql = self._metric(metrics, f"r{i}_d{d}")
+            value, sql = self._metric(answers, f"r{i}_d{d}")
             counts[d] = int(value or 0)
         n = sum(counts.values())
         threshold = Decimal(str(rule.get("threshold", "0.015")))
@@ -212,56 +244,43 @@ class _Run:
         return _result(rule, ok, observed, f"MAD <= {threshold}", [sql], (), 0 if ok else n,
                        "" if ok else f"first-digit MAD {mad} above {threshold}: nonconformity")
 
-    def _compare(self, rule, totals_q, sample_q, names) -> TestResult:
-        table, sql = self.sql(totals_q)
-        row = table.to_pylist()[0]
-        failing = int(row["failing"] or 0)
-        observed = {n: _json(row[f"left_{n}"]) for n in names}
-        expected = {n: _json(row[f"right_{n}"]) for n in names}
+    def _compare(self, i, rule, answers) -> TestResult:
+        names = list(rule.get("measures"))
+        failing, sql = self._metric(answers, f"r{i}_failing")
+        failing = int(failing or 0)
+        observed = {n: _json(self._metric(answers, f"r{i}_left_{n}")[0]) for n in names}
+        expected = {n: _json(self._metric(answers, f"r{i}_right_{n}")[0]) for n in names}
         sqls, sample = [sql], ()
         if failing:
-            t, s = self.sql(sample_q(self.n))
-            sample, sqls = _rows(t), sqls + [s]
+            sample = self._sample(self.plan.samples[rule.id](self.n), sqls)
         return _result(rule, failing == 0, observed, expected, sqls, sample, failing,
                        f"{failing} group(s) disagree" if failing else "")
 
-    def _tie_out(self, i, rule, metrics) -> TestResult:
-        totals, sample = self.plan.queries[rule.id]
-        return self._compare(rule, totals, sample, list(rule.get("measures")))
-
-    def _cross_source(self, i, rule, metrics) -> TestResult:
+    def _cross_source(self, i, rule, answers) -> TestResult:
         other_id = rule.get("other")
         if other_id not in self.others:
             raise SoxautoError(f"{rule.id}: needs the extract of {other_id} for the same entity and period")
-        self._register(other_id, self.others[other_id])
-        totals, sample = self.plan.queries[rule.id]
-        return self._compare(rule, totals, sample, list(rule.get("measures")))
+        return self._compare(i, rule, answers)
 
-    def _witness(self, i, rule, metrics) -> TestResult:
-        totals, sample_q = self.plan.queries[rule.id]
-        table, sql = self.sql(totals)
-        row = table.to_pylist()[0]
-        witnesses, failing = int(row["witnesses"] or 0), int(row["failing"] or 0)
+    def _witness(self, i, rule, answers) -> TestResult:
+        witnesses, sql = self._metric(answers, f"r{i}_witnesses")
+        witnesses, failing = int(witnesses or 0), int(self._metric(answers, f"r{i}_failing")[0] or 0)
         present = rule.get("expect") == "present"
         sqls, sample = [sql], ()
         if failing:
-            t, s = self.sql(sample_q(self.n))
-            sample, sqls = _rows(t), sqls + [s]
+            sample = self._sample(self.plan.samples[rule.id](self.n), sqls)
         if present and witnesses == 0:
             return _result(rule, False, 0, "at least 1 witness", sqls, (), 0, "the witness query found no record to look for")
         return _result(rule, failing == 0, {"witnesses": witnesses, "failing": failing}, {"failing": 0}, sqls, sample, failing,
                        f"{failing} witness record(s) {'missing from' if present else 'present in'} the extract" if failing else "")
 
-    def _referential(self, i, rule, metrics) -> TestResult:
-        totals, sample_q = self.plan.queries[rule.id]
-        table, sql = self.sql(totals)
-        row = table.to_pylist()[0]
-        failing = int(row["failing"] or 0)
+    def _referential(self, i, rule, answers) -> TestResult:
+        rows, sql = self._metric(answers, f"r{i}_rows")
+        failing = int(self._metric(answers, f"r{i}_failing")[0] or 0)
         sqls, sample = [sql], ()
         if failing:
-            t, s = self.sql(sample_q(self.n))
-            sample, sqls = _rows(t), sqls + [s]
-        return _result(rule, failing == 0, {"rows": int(row["rows"] or 0), "orphans": failing}, {"orphans": 0}, sqls, sample, failing,
+            sample = self._sample(self.plan.samples[rule.id](self.n), sqls)
+        return _result(rule, failing == 0, {"rows": int(rows or 0), "orphans": failing}, {"orphans": 0}, sqls, sample, failing,
                        f"{failing} extract row(s) have no match in the source" if failing else "")
 
     def _output_contract(self, i, rule, metrics) -> TestResult:
@@ -280,7 +299,7 @@ class _Run:
     def _history(self, i, rule, metrics) -> TestResult:
         if self.history is None:
             raise SoxautoError(f"{rule.id}: no history store is configured")
-        current = _history_metrics(self.extract)
+        current = self.figures()
         names = list(rule.get("measures") or current)
         earlier = self.history.earlier(self.item.id, self.extract.company_id, self.extract.period, int(rule.get("periods", 12)))
         threshold = Decimal(str(rule.get("threshold", "3.5")))

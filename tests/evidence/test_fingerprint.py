@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soxauto.evidence.fingerprint import csv_fingerprint, fingerprint
+from soxauto.evidence.fingerprint import csv_fingerprint, fingerprint, in_canonical_order
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "evidence.md"
 SCHEMA = pa.schema([("doc", pa.string()), ("amount", pa.decimal128(18, 2)), ("rate", pa.decimal128(18, 6)),
@@ -42,13 +42,35 @@ def field(text: str) -> bytes:
     return str(len(raw)).encode() + b":" + raw
 
 
-def test_a_two_row_fingerprint_worked_out_by_hand():
-    t = pa.Table.from_pylist([{"k": "b", "v": Decimal("1.50")}, {"k": None, "v": Decimal("-0.05")}],
-                             schema=pa.schema([("k", pa.string()), ("v", pa.decimal128(18, 2))]))
-    header = b"soxauto-fingerprint/1\n" + b"1:k" + b"4:text" + b"1:v" + b"9:decimal:2"
-    rows = sorted([hashlib.sha256(b"1:b4:1.50").digest(), hashlib.sha256(b"N5:-0.05").digest()])
+def le(value: int, width: int) -> bytes:
+    return value.to_bytes(width, "little", signed=True)
 
-    assert fingerprint(t) == hashlib.sha256(header + b"".join(rows)).hexdigest()
+
+def test_a_two_row_fingerprint_worked_out_by_hand():
+    # Given with the NULL row first: the definition sorts it last.
+    t = pa.Table.from_pylist([{"k": None, "v": Decimal("-0.05")}, {"k": "b", "v": Decimal("1.50")}],
+                             schema=pa.schema([("k", pa.string()), ("v", pa.decimal128(18, 2))]))
+    header = b"soxauto-fingerprint/2\n" + b"1:2" + b"1:k" + b"4:text" + b"1:v" + b"9:decimal:2"
+    k = b"\x01\x00" + le(1, 4) + le(0, 4) + b"b"  # validity; lengths ("b", NULL counts as empty); bytes
+    v = b"\x01\x01" + le(150, 16) + le(-5, 16)  # 1.50 and -0.05 as unscaled integers at scale 2
+
+    assert fingerprint(t) == hashlib.sha256(header + k + v).hexdigest()
+
+
+def test_every_type_in_one_row_worked_out_by_hand():
+    t = table([{"doc": "é", "amount": Decimal("-1500.00"), "rate": Decimal("0.000001"), "posted": date(1970, 1, 2),
+                "at": datetime(1970, 1, 1, 0, 0, 1, 2), "open": True, "n": -2}])
+    header = (b"soxauto-fingerprint/2\n" + b"1:1" + b"3:doc4:text" + b"6:amount9:decimal:2" + b"4:rate9:decimal:6"
+              + b"6:posted4:date" + b"2:at9:timestamp" + b"4:open7:boolean" + b"1:n7:integer")
+    columns = [le(2, 4) + "é".encode(), le(-150000, 16), le(1, 16), le(1, 4), le(1_000_002, 8), b"\x01", le(-2, 8)]
+
+    assert fingerprint(t) == hashlib.sha256(header + b"".join(b"\x01" + c for c in columns)).hexdigest()
+
+
+def test_no_rows_hash_the_header_alone():
+    assert fingerprint(table([])) == hashlib.sha256(
+        b"soxauto-fingerprint/2\n" + b"1:0" + b"".join(field(f.name) + field(tag) for f, tag in zip(
+            SCHEMA, ["text", "decimal:2", "decimal:6", "date", "timestamp", "boolean", "integer"]))).hexdigest()
 
 
 def test_row_order_and_batching_do_not_change_it():
@@ -66,13 +88,17 @@ def test_parquet_and_csv_of_the_same_rows_agree(tmp_path):
         == fingerprint(table())
 
 
-def test_one_cent_a_null_or_a_duplicate_row_changes_it():
+def test_a_cent_a_null_a_duplicate_or_swapped_values_change_it():
     base = fingerprint(table())
     cent = [dict(ROWS[0], amount=Decimal("-1500.01"))] + ROWS[1:]
     empty_vs_null = [ROWS[0], dict(ROWS[1], doc=None)] + ROWS[2:]
     duplicate = ROWS + [ROWS[0]]
+    # The same amounts in the column, but on other rows: the set of rows is different.
+    swapped = [dict(ROWS[0], amount=ROWS[3]["amount"]), ROWS[1], ROWS[2], dict(ROWS[3], amount=ROWS[0]["amount"])]
+    null_vs_zero = [ROWS[0], ROWS[1], dict(ROWS[2], n=0), ROWS[3]]
 
-    assert len({base, fingerprint(table(cent)), fingerprint(table(empty_vs_null)), fingerprint(table(duplicate))}) == 4
+    values = [base] + [fingerprint(table(rows)) for rows in (cent, empty_vs_null, duplicate, swapped, null_vs_zero)]
+    assert len(set(values)) == 6
 
 
 def test_a_renamed_column_or_another_scale_changes_it():
@@ -80,6 +106,31 @@ def test_a_renamed_column_or_another_scale_changes_it():
     rescaled = table().cast(SCHEMA.set(1, pa.field("amount", pa.decimal128(18, 3))))
 
     assert len({fingerprint(table()), fingerprint(renamed), fingerprint(rescaled)}) == 3
+
+
+def test_the_in_order_shortcut_follows_the_definition():
+    two = pa.schema([("k", pa.string()), ("n", pa.int64())])
+    ordered = pa.Table.from_pylist([{"k": "a", "n": 2}, {"k": "a", "n": None}, {"k": "b", "n": 1},
+                                    {"k": "b", "n": 1}, {"k": None, "n": 0}], schema=two)
+    # Ties on k are decided by n (NULL last); the NULL k comes last; 'B' (0x42) sorts before 'a' (0x61).
+    assert in_canonical_order(ordered)
+    assert not in_canonical_order(ordered.take([1, 0, 2, 3, 4]))
+    assert not in_canonical_order(ordered.take([4, 0, 1, 2, 3]))
+    assert not in_canonical_order(pa.Table.from_pylist([{"k": "a", "n": 1}, {"k": "B", "n": 1}], schema=two))
+    assert fingerprint(ordered) == fingerprint(ordered.take([4, 3, 2, 1, 0]))
+
+
+def test_bytes_hidden_under_a_null_do_not_count():
+    # Arrow lets a NULL slot own bytes or hold any number; the definition counts it as empty or zero.
+    text = pa.Array.from_buffers(pa.string(), 2, [pa.py_buffer(bytes([0b01])), pa.py_buffer(le(0, 4) + le(1, 4) + le(4, 4)),
+                                                 pa.py_buffer(b"xjunk")])
+    amount = pa.Array.from_buffers(pa.decimal128(18, 2), 2, [pa.py_buffer(bytes([0b01])),
+                                                            pa.py_buffer(le(100, 16) + le(12345, 16))])
+    dirty = pa.table([text, amount], names=["doc", "amount"])
+    clean = pa.table([pa.array(["x", None]), pa.array([Decimal("1.00"), None], pa.decimal128(18, 2))], names=["doc", "amount"])
+
+    assert dirty.column("doc").to_pylist() == ["x", None]
+    assert fingerprint(dirty) == fingerprint(clean)
 
 
 def auditor_script(tmp_path: Path) -> Path:
@@ -107,16 +158,21 @@ def test_the_documented_script_recomputes_it_without_soxauto(tmp_path):
                               capture_output=True, text=True, check=True).stdout.strip()
 
     assert from_parquet == from_csv == fingerprint(table())
+    pq.write_table(table([]), tmp_path / "empty.parquet")
+    empty = subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "empty.parquet")],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert empty == fingerprint(table([]))
 
 
 money = st.decimals(min_value=Decimal("-999999999.99"), max_value=Decimal("999999999.99"), places=2, allow_nan=False)
-row = st.fixed_dictionaries({"doc": st.none() | st.text(max_size=8), "amount": st.none() | money})
+row = st.fixed_dictionaries({"doc": st.none() | st.text(max_size=8), "amount": st.none() | money,
+                             "open": st.none() | st.booleans()})
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(st.lists(row, max_size=12), st.randoms(use_true_random=False))
 def test_any_permutation_gives_the_same_fingerprint(rows, rnd):
-    schema = pa.schema([("doc", pa.string()), ("amount", pa.decimal128(18, 2))])
+    schema = pa.schema([("doc", pa.string()), ("amount", pa.decimal128(18, 2)), ("open", pa.bool_())])
     shuffled = list(rows)
     rnd.shuffle(shuffled)
 

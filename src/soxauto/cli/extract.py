@@ -20,7 +20,6 @@ from ..engines import connect
 from ..evidence.package import CSV_MAX_ROWS
 from ..evidence.record import record
 from ..evidence.store import evidence_store
-from ..extract import write_parquet
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
@@ -66,9 +65,8 @@ def register(app: typer.Typer) -> None:
         bound = load_binding(binding) if binding else lake_binding(lake)
         with connect(bound) as engine:
             done = record(engine, catalog, spec.id, p, entity, store=evidence_store(), overrides=overrides,
-                          history=HistoryStore(home() / "history.jsonl"), csv_max_rows=csv_max_rows)
-        result, package = done.extract, done.package
-        path = write_parquet(result, out)
+                          history=HistoryStore(home() / "history.jsonl"), csv_max_rows=csv_max_rows, out=out)
+        result, package, path = done.extract, done.package, done.parquet
         totals = {k: str(v) for k, v in result.control_totals.items()}
         summary = done.tests.to_dict()["summary"]
         if as_json:

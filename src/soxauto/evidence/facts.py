@@ -11,28 +11,59 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .canonical import json_lines, utc_now, utc_text
 
 
-def profile(table: pa.Table, columns, control_totals: dict) -> dict:
-    """Per column: logical and physical type, nulls, min and max (None when all NULL)."""
+def profile(table: pa.Table, columns, control_totals: dict, bounds: Mapping[str, tuple] | None = None) -> dict:
+    """Per column: logical and physical type, nulls, min and max (None when all NULL).
+
+    ``bounds`` gives (min, max) of columns already known, from the Parquet statistics of the
+    extract (``parquet_bounds``); the others are computed with Arrow kernels."""
+    bounds = bounds or {}
     out = []
     for col in columns:
         data = table.column(col.name)
         stats: dict[str, Any] = {"name": col.name, "type": col.type, "arrow_type": str(data.type),
                                  "nullable": col.nullable, "null_count": data.null_count, "min": None, "max": None}
-        if data.null_count < len(data) and not pa.types.is_boolean(data.type):
+        if pa.types.is_boolean(data.type):
+            stats["true_count"] = pc.sum(pc.cast(data, pa.int64())).as_py() or 0
+        elif col.name in bounds:
+            stats["min"], stats["max"] = bounds[col.name]
+        elif data.null_count < len(data):
             mm = pc.min_max(data)
             stats["min"], stats["max"] = mm["min"].as_py(), mm["max"].as_py()
-        elif pa.types.is_boolean(data.type):
-            stats["true_count"] = pc.sum(pc.cast(data, pa.int64())).as_py() or 0
         out.append(stats)
     return {"row_count": table.num_rows, "columns": out, "control_totals": control_totals}
+
+
+def parquet_bounds(metadata: pq.FileMetaData) -> dict[str, tuple]:
+    """(min, max) per top-level column from the statistics the Parquet writer computed while
+    writing the extract: exact values (Arrow's writer drops a statistic rather than truncate
+    it). A column is left out, to be computed from the data, when any row group that holds a
+    value lacks its statistic; columns with only NULLs are left out too."""
+    found: dict[str, list] = {}
+    missing: set[str] = set()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            name, stats = chunk.path_in_schema, chunk.statistics
+            if stats is None or not stats.has_null_count:
+                missing.add(name)
+            elif stats.null_count == group.num_rows:
+                continue  # only NULLs here: nothing to bound
+            elif not stats.has_min_max:
+                missing.add(name)
+            else:
+                found.setdefault(name, []).append((stats.min, stats.max))
+    return {name: (min(lo for lo, _ in pairs), max(hi for _, hi in pairs))
+            for name, pairs in found.items() if name not in missing}
 
 
 @functools.cache

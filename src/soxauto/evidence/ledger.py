@@ -114,10 +114,11 @@ def chain_problems(entries: list[Entry], path: Path) -> list[str]:
     return out
 
 
-def append(store: Path, evidence_id: str, manifest_sha256: str, run_id: str) -> Entry:
+def append(store: Path, evidence_id: str, manifest_sha256: str, run_id: str, current: LedgerRead | None = None) -> Entry:
     """Append one entry; the caller holds ``locked(store)``. Refuses a broken ledger, so a
-    damaged chain is never extended as if it were sound."""
-    current = read(store)
+    damaged chain is never extended as if it were sound. ``current``: the ledger as the caller
+    read it under the same lock, to spare a second read."""
+    current = current if current is not None else read(store)
     if current.problems:
         from ..errors import IntegrityError
 

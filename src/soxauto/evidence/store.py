@@ -78,6 +78,54 @@ def manifest_hash(folder: Path) -> str | None:
     return sha256_hex(path.read_bytes()) if path.is_file() else None
 
 
+# What recovery read before, in this process: the ledger's bytes with their parsed entries,
+# and each manifest's digest under its file identity. Every commit still reads the ledger's
+# bytes and stats every manifest, so any change is seen (an edit always moves ctime); only the
+# parsing and hashing of unchanged bytes is skipped, which would otherwise make each commit
+# cost as much as the whole store.
+_LEDGERS: dict[Path, tuple[bytes, ledger.LedgerRead]] = {}
+_MANIFESTS: dict[Path, tuple[tuple, str]] = {}
+
+
+def _ledger_read(store: Path) -> ledger.LedgerRead:
+    """``ledger.read`` through the memory above; the caller holds the lock."""
+    path = store / ledger.LEDGER
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ledger.read(store)
+    known = _LEDGERS.get(path)
+    if known is not None and known[0] == raw:
+        return known[1]
+    read = ledger.read(store)
+    _LEDGERS[path] = (raw, read)
+    return read
+
+
+def appended(store: Path, read: ledger.LedgerRead, entry: ledger.Entry) -> None:
+    """Record our own append (under the same lock as ``read``) so the next commit need not
+    parse the ledger again."""
+    path = store / ledger.LEDGER
+    known = _LEDGERS.get(path)
+    if known is not None and known[1] is read and not read.problems and not read.torn_tail:
+        _LEDGERS[path] = (known[0] + entry.line + b"\n", ledger.LedgerRead(read.entries + (entry,), (), False))
+
+
+def _manifest_digest(folder: Path) -> str | None:
+    path = folder / "manifest.json"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _MANIFESTS.get(path)
+    if known is not None and known[0] == key:
+        return known[1]
+    digest = sha256_hex(path.read_bytes())
+    _MANIFESTS[path] = (key, digest)
+    return digest
+
+
 def previous_of(folder: Path) -> str | None:
     try:
         return json.loads((folder / "manifest.json").read_bytes()).get("previous_manifest_sha256")
@@ -88,17 +136,28 @@ def previous_of(folder: Path) -> str | None:
 def recover(store: Path) -> list[str]:
     """Roll back an interrupted commit; the caller holds ``ledger.locked(store)``.
     Returns what was done, one line each, for the log."""
+    return recover_and_read(store)[0]
+
+
+def recover_and_read(store: Path) -> tuple[list[str], ledger.LedgerRead]:
+    """``recover``, and the ledger as it stands afterwards (recovery never changes entries,
+    only cuts a torn tail before reading), so a commit reads the ledger once."""
     done: list[str] = []
     if ledger.drop_torn_tail(store):
         done.append("cut an unfinished ledger line")
-    for tmp in temp_folders(store):
+    # One listing of the store instead of a stat per name (this runs before every commit).
+    with os.scandir(store) as listing:
+        folders = sorted(e.name for e in listing if e.is_dir())
+    for tmp in (store / n for n in folders if n.startswith(TEMP_PREFIX)):
         if remove_if_abandoned(tmp):
             done.append(f"removed unfinished folder {tmp.name}")
-    read = ledger.read(store)
+    read = _ledger_read(store)
     head = read.head
     committed = {e.manifest_sha256 for e in read.entries}
-    for folder in current_packages(store):
-        digest = manifest_hash(folder)
+    in_place = set()
+    for folder in (store / n for n in folders if NAME.fullmatch(n)):
+        in_place.add(folder.name)
+        digest = _manifest_digest(folder)
         # Only the one commit in flight when the lock holder died can match this: its manifest
         # names the current head as previous yet it never reached the ledger. Anything else
         # that is not in the ledger is left alone for verify to report.
@@ -107,14 +166,15 @@ def recover(store: Path) -> list[str]:
             os.replace(folder, doomed)  # atomic: a crash mid-delete leaves a temp folder
             shutil.rmtree(doomed, ignore_errors=True)
             done.append(f"removed uncommitted package {folder.name}")
+            in_place.discard(folder.name)
     for evidence_id, entry in read.latest().items():
         here, moved = store / evidence_id, history_path(store, evidence_id, entry.seq)
-        if not here.exists() and moved.is_dir():
+        if evidence_id not in in_place and not here.exists() and moved.is_dir():
             os.replace(moved, here)
             done.append(f"put back {evidence_id} (ledger {entry.seq}) from history")
     if done:
         fsync_dir(store)
-    return done
+    return done, read
 
 
 @contextmanager

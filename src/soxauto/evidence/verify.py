@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..lake.contract import ARROW_TYPES
 from . import ledger
 from .canonical import canonical_bytes, sha256_hex
-from .fingerprint import csv_fingerprint, parquet_fingerprint
+from .fingerprint import ALGORITHM, csv_fingerprint, parquet_fingerprint
 from .keys import signature_ok
 from .package import SEALS, file_sha256, sums_text
 from .store import current_packages, history_packages, location, temp_folders
@@ -44,7 +44,7 @@ class PackageReport:
     manifest_sha256: str | None
     artifacts: tuple[ArtifactCheck, ...]
     signature: str  # ok, invalid, unknown key, missing
-    fingerprints: tuple[tuple[str, str], ...]  # (file, match | differ | unreadable)
+    fingerprints: tuple[tuple[str, str], ...]  # (file, match | differ | unreadable | unknown algorithm …)
     ledger: str = "unchecked"  # ok, or what is wrong with the package's place in the chain
     problems: tuple[str, ...] = ()
     reproduce: str | None = None
@@ -193,7 +193,12 @@ def manifest_schema(manifest: dict) -> pa.Schema:
 
 
 def _fingerprints(folder: Path, manifest: dict) -> tuple[tuple[str, str], ...]:
-    want = (manifest.get("fingerprint") or {}).get("value")
+    recorded = manifest.get("fingerprint") if isinstance(manifest.get("fingerprint"), dict) else {}
+    want, algorithm = recorded.get("value"), recorded.get("algorithm")
+    if algorithm != ALGORITHM:
+        # Only the current definition is implemented; a package sealed with another cannot be
+        # checked here and is never reported as valid.
+        return (("data.parquet", f"unknown algorithm {algorithm!r} (this SOXauto computes {ALGORITHM})"),)
     out = []
     for name in ("data.parquet", "data.csv"):
         path = folder / name

@@ -11,10 +11,13 @@ import typer
 from ..errors import SoxautoError
 from . import batch as batch_cli
 from . import catalog as catalog_cli
+from . import close as close_cli
+from . import config as config_cli
 from . import evidence as evidence_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
 from . import recon as recon_cli
+from . import schedule as schedule_cli
 from . import validate as validate_cli
 
 app = typer.Typer(
@@ -28,10 +31,13 @@ app.add_typer(lake_cli.app, name="lake", help="Check and generate lakes of the s
 app.add_typer(catalog_cli.app, name="catalog", help="List, show, validate and export the IPE catalog.")
 app.add_typer(evidence_cli.app, name="evidence", help="Verify evidence packages and the ledger.")
 app.add_typer(evidence_cli.keys_app, name="keys", help="Show or export the evidence signing key.")
+app.add_typer(config_cli.app, name="config", help="Show the effective configuration.")
 extract_cli.register(app)
 batch_cli.register(app)
 validate_cli.register(app)
 recon_cli.register(app)
+schedule_cli.register(app)
+close_cli.register(app)
 
 
 @app.command()

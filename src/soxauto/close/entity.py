@@ -1,0 +1,190 @@
+"""One entity's share of a close, on a worker thread with the worker's own engine.
+
+For each item still to do: extract it (and the items its cross-source tests compare with),
+run its C&A tests, write its evidence package under the close's run id, and record the step.
+Then reconcile the entity from the extracts. On a resumed run the extracts of steps done
+earlier are read back from their (verified) evidence packages: the package is what the
+reconciliation must agree with, and its data is the extract, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..catalog.model import Catalog
+from ..engines.base import Engine
+from ..errors import SoxautoError
+from ..evidence.facts import RunLog
+from ..evidence.keys import Signer
+from ..evidence.package import write_package
+from ..evidence.store import TEMP_PREFIX, remove_if_abandoned
+from ..extract import ExtractResult, extract
+from ..recon import ReconPack, control_report, reconcile
+from ..validation import Outcome, TestResult, ValidationResult, validate
+from ..validation.history import HistoryStore
+from .plan import EVIDENCE, RECONCILE, ClosePlan
+from .store import RunStore
+
+
+class Cancelled(Exception):
+    """The close was interrupted (Ctrl-C): the worker stops between two steps."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: ``stage`` is extract, test, evidence, reconcile, verified (a resumed step
+    whose evidence still verifies) or failed."""
+
+    stage: str
+    entity: str
+    item: str
+    seconds: float
+    rows: int | None = None
+    outcome: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    run_id: str
+    plan: ClosePlan
+    catalog: Catalog
+    pack: ReconPack
+    store: Path
+    signer: Signer
+    history: HistoryStore
+    runs: RunStore
+    cancel: threading.Event
+    notify: Callable[[Event], None]
+    packages: Mapping[tuple[str, str], Path] = field(default_factory=dict)  # (entity, item) → verified package
+
+
+def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...], recon: bool) -> bool:
+    """Do the entity's remaining steps; False when a step failed (its reconciliation is then
+    blocked: it would be computed from missing inputs)."""
+    fresh: dict[str, ExtractResult] = {}
+    tests: dict[str, ValidationResult] = {}
+    keep = set(ctx.plan.recon_items)
+    ok = True
+    for n, item in enumerate(todo):
+        if ctx.cancel.is_set():
+            raise Cancelled()
+        ok = _evidence(ctx, engine, entity, item, fresh, tests) and ok
+        later = set(ctx.plan.needs(todo[n + 1:]))
+        for done in [i for i in fresh if i not in keep and i not in later]:
+            del fresh[done]  # bounded memory: only what reconciliation or a later test still reads
+    if not ok:
+        ctx.runs.finish_step(ctx.run_id, entity, RECONCILE, status="blocked", error="an evidence step of the entity failed")
+        return False
+    if recon:
+        if ctx.cancel.is_set():
+            raise Cancelled()
+        return _reconcile(ctx, engine, entity, fresh, tests)
+    return True
+
+
+def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict, tests: dict) -> bool:
+    run_id, period = ctx.run_id, ctx.plan.period
+    ctx.runs.start_step(run_id, entity, EVIDENCE, item)
+    t0 = time.perf_counter()
+    log = RunLog()
+    try:
+        log.step("extract.start", item=item, entity=entity, period=period, run_id=run_id)
+        for name in (item, *ctx.plan.others.get(item, ())):
+            if name not in fresh:
+                fresh[name] = extract(engine, ctx.catalog.item(name), period, entity)
+            q = fresh[name].query
+            log.step("extract.done" if name == item else "extract.other", item=name, rows=fresh[name].row_count,
+                     engine=q.engine, execution_id=q.execution_id, elapsed_ms=int(round(q.elapsed_seconds * 1000)))
+        result = fresh[item]
+        t1 = time.perf_counter()
+        ctx.notify(Event("extract", entity, item, t1 - t0, result.row_count))
+        others = {o: fresh[o] for o in ctx.plan.others.get(item, ())}
+        log.step("tests.start", rules=len(result.item.tests))
+        checked = validate(engine, result, others=others, history=ctx.history)
+        log.step("tests.done", **checked.to_dict()["summary"])
+        t2 = time.perf_counter()
+        ctx.notify(Event("test", entity, item, t2 - t1, result.row_count, checked.exit_code))
+        written = _package(ctx, result, checked, log)
+        t3 = time.perf_counter()
+    except Exception as e:  # noqa: BLE001  a step's failure is recorded; the other entities go on
+        code = e.exit_code if isinstance(e, SoxautoError) else 4
+        message = str(e) if isinstance(e, SoxautoError) else f"{e.__class__.__name__}: {e}"
+        ctx.runs.finish_step(run_id, entity, EVIDENCE, item, status="failed", outcome=code, error=message,
+                             seconds=time.perf_counter() - t0)
+        ctx.notify(Event("failed", entity, item, time.perf_counter() - t0, outcome=code, message=message))
+        return False
+    tests[item] = checked
+    ctx.runs.finish_step(
+        run_id, entity, EVIDENCE, item, status="done", seconds=t3 - t0,
+        timings={"extract": round(t1 - t0, 4), "test": round(t2 - t1, 4), "evidence": round(t3 - t2, 4)},
+        evidence_id=written.evidence_id, manifest_sha256=written.manifest_sha256, fingerprint=written.fingerprint,
+        ledger_seq=written.seq, rows=result.row_count, outcome=checked.exit_code, tests=checked.to_dict()["summary"])
+    ctx.notify(Event("evidence", entity, item, t3 - t2, result.row_count, checked.exit_code))
+    return True
+
+
+def _package(ctx: Context, result: ExtractResult, checked: ValidationResult, log: RunLog):
+    """``write_package`` with two hazards of a multi-threaded, resumable close handled:
+
+    - a resumed run writes under the run id of the attempt that was killed, whose unfinished
+      folder for this package may still be there (its writer is gone: it is removed first);
+    - the package writer creates its temporary folder before it locks it, so another worker's
+      commit, cleaning up abandoned folders, can remove it in between: then it is written again
+      (nothing was committed)."""
+    tmp = ctx.store / f"{TEMP_PREFIX}{result.name}-{ctx.run_id}"
+    for attempt in range(3):
+        remove_if_abandoned(tmp)
+        try:
+            return write_package(ctx.store, result, checked, signer=ctx.signer, log=RunLog(list(log.steps)), run_id=ctx.run_id)
+        except FileNotFoundError as e:
+            if attempt == 2 or TEMP_PREFIX not in str(e.filename or ""):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: dict) -> bool:
+    ctx.runs.start_step(ctx.run_id, entity, RECONCILE)
+    t0 = time.perf_counter()
+    try:
+        tables: dict[str, pa.Table] = {}
+        checks: dict[str, ValidationResult] = {}
+        for item in ctx.plan.recon_items:
+            if item in tests:  # done in this attempt (an item extracted only as another's input is not)
+                tables[item], checks[item] = fresh[item].table, tests[item]
+            else:
+                tables[item], checks[item] = from_package(ctx.packages[(entity, item)])
+        result = reconcile(engine, tables, ctx.plan.period, ctx.plan.entity(entity), pack=ctx.pack, validations=checks)
+    except Exception as e:  # noqa: BLE001
+        code = e.exit_code if isinstance(e, SoxautoError) else 4
+        message = str(e) if isinstance(e, SoxautoError) else f"{e.__class__.__name__}: {e}"
+        ctx.runs.finish_step(ctx.run_id, entity, RECONCILE, status="failed", outcome=code, error=message,
+                             seconds=time.perf_counter() - t0)
+        ctx.notify(Event("failed", entity, "", time.perf_counter() - t0, outcome=code, message=message))
+        return False
+    detail = {"entity": result.to_dict(),
+              "control_reports": [control_report(ln, ctx.catalog).to_dict() for ln in result.lines if ln.control_report]}
+    seconds = time.perf_counter() - t0
+    ctx.runs.save_recon(ctx.run_id, entity, [ln.to_dict() for ln in result.lines], detail, seconds)
+    ctx.notify(Event("reconcile", entity, "", seconds, len(result.lines)))
+    return True
+
+
+def from_package(folder: Path) -> tuple[pa.Table, ValidationResult]:
+    """An extract and its test results as a committed package holds them."""
+    table = pq.read_table(folder / "data.parquet")
+    doc = json.loads((folder / "tests.json").read_bytes())
+    from ..period import Period
+
+    results = tuple(TestResult(r["rule_id"], r["kind"], r["severity"], Outcome(r["outcome"]), r.get("observed"),
+                               r.get("expected"), tuple(r.get("sql") or ()), tuple(r.get("sample") or ()),
+                               int(r.get("failing_count") or 0), r.get("message") or "") for r in doc["results"])
+    return table, ValidationResult(doc["item"], doc["entity"], Period.parse(doc["period"]), results)

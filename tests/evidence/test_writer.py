@@ -97,7 +97,7 @@ def test_a_package_that_fails_before_its_seal_leaves_no_folder(tmp_path, monkeyp
     with connect(lake_binding(lake)) as engine, pytest.raises(RuntimeError, match="the tests crashed"):
         record(engine, load_catalog(), "CR_04", Period(2025, 9), "EC_NG", store=store)
 
-    assert temp_folders(store) == [] and sorted(p.name for p in store.iterdir()) == []
+    assert temp_folders(store) == [] and [p.name for p in store.iterdir() if p.is_dir()] == []
 
 
 def test_a_package_with_an_unknown_fingerprint_algorithm_does_not_verify(tmp_path, monkeypatch):
@@ -115,3 +115,21 @@ def test_a_package_with_an_unknown_fingerprint_algorithm_does_not_verify(tmp_pat
                                                     "(this SOXauto computes soxauto-fingerprint/2)"),)
     assert not report.ok
     assert json.loads((written.path / "manifest.json").read_bytes())["fingerprint"]["algorithm"] == "soxauto-fingerprint/1"
+
+
+def test_a_draft_is_locked_from_the_moment_it_exists_and_resumed_runs_do_not_collide(tmp_path):
+    """Recovery removes unlocked temporary folders; a draft's folder is created and locked under
+    the store lock, so recovery can never see it unlocked. Two drafts of the same package and run
+    id (a resumed run) get distinct folders."""
+    from soxauto.evidence.package import begin_package
+    from soxauto.evidence.store import remove_if_abandoned
+    from soxauto.extract import extract
+
+    lake = make_lake(tmp_path / "lake")
+    store = tmp_path / "evidence"
+    with connect(lake_binding(lake)) as engine:
+        result = extract(engine, load_catalog().item("CR_04"), Period(2025, 9), "EC_NG")
+    with begin_package(store, result, run_id="run-1") as first, begin_package(store, result, run_id="run-1") as second:
+        assert first.tmp != second.tmp and first.tmp.is_dir() and second.tmp.is_dir()
+        assert remove_if_abandoned(first.tmp) is False and first.tmp.is_dir()
+    assert temp_folders(store) == []

@@ -25,7 +25,6 @@ from ..errors import SoxautoError
 from ..evidence.facts import RunLog
 from ..evidence.keys import Signer
 from ..evidence.package import write_package
-from ..evidence.store import TEMP_PREFIX, remove_if_abandoned
 from ..extract import ExtractResult, extract
 from ..recon import ReconPack, control_report, reconcile
 from ..validation import Outcome, TestResult, ValidationResult, validate
@@ -133,22 +132,9 @@ def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict,
 
 
 def _package(ctx: Context, result: ExtractResult, checked: ValidationResult, log: RunLog):
-    """``write_package`` with two hazards of a multi-threaded, resumable close handled:
-
-    - a resumed run writes under the run id of the attempt that was killed, whose unfinished
-      folder for this package may still be there (its writer is gone: it is removed first);
-    - the package writer creates its temporary folder before it locks it, so another worker's
-      commit, cleaning up abandoned folders, can remove it in between: then it is written again
-      (nothing was committed)."""
-    tmp = ctx.store / f"{TEMP_PREFIX}{result.name}-{ctx.run_id}"
-    for attempt in range(3):
-        remove_if_abandoned(tmp)
-        try:
-            return write_package(ctx.store, result, checked, signer=ctx.signer, log=RunLog(list(log.steps)), run_id=ctx.run_id)
-        except FileNotFoundError as e:
-            if attempt == 2 or TEMP_PREFIX not in str(e.filename or ""):
-                raise
-    raise AssertionError("unreachable")
+    # The writer locks its uniquely named temporary folder before anyone can see it unlocked,
+    # so a resumed run or another worker's recovery never collides with it.
+    return write_package(ctx.store, result, checked, signer=ctx.signer, log=RunLog(list(log.steps)), run_id=ctx.run_id)
 
 
 def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: dict) -> bool:

@@ -205,7 +205,8 @@ class Draft:
 
     def __init__(self, store: Path, result: ExtractResult, run_id: str, log: RunLog) -> None:
         self.store, self.result, self.run_id, self.log = store, result, run_id, log
-        self.tmp = store / f"{TEMP_PREFIX}{result.name}-{run_id}"
+        # A unique suffix: a resumed run reuses its run id, and the killed attempt's folder may remain.
+        self.tmp = store / f"{TEMP_PREFIX}{result.name}-{run_id}-{uuid.uuid4().hex[:8]}"
         self.clock = _Clock()
         self._stack = ExitStack()
         self._parquet: pa.Buffer | None = None
@@ -213,9 +214,12 @@ class Draft:
         self._sealed = False
 
     def __enter__(self) -> Draft:
-        self.tmp.mkdir()
-        try:
+        # Create and lock the folder under the store lock: recovery (which runs under the same
+        # lock) removes unlocked temporary folders, and must never see this one unlocked.
+        with ledger.locked(self.store):
+            self.tmp.mkdir()
             self._stack.enter_context(writing(self.tmp))
+        try:
             self.files = _Files(self.tmp, self.clock)
             self._stack.callback(self.files.close)
             with self.clock.part("parquet"):

@@ -102,3 +102,14 @@ def test_zip_of_a_package_is_deterministic_and_complete(store_with_two_packages,
     names = zipfile.ZipFile(tmp_path / "a.zip").namelist()
     files = sorted("CR_04_EC_NG_202509/" + f.relative_to(folder).as_posix() for f in folder.rglob("*") if f.is_file())
     assert sorted(n for n in names if not n.endswith("/")) == files
+
+
+def test_extract_and_verify_agree_on_a_configured_evidence_store(tmp_path, monkeypatch, capsys):
+    store = tmp_path / "elsewhere"
+    monkeypatch.setenv("SOXAUTO_EVIDENCE_STORE", str(store))
+    lake = make_lake(tmp_path / "lake")
+    assert run(extract_args(lake, tmp_path / "out")) == 0
+    assert (store / "CR_04_EC_NG_202509" / "manifest.json").is_file()
+    capsys.readouterr()
+    assert run(["evidence", "verify", "--all", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["store"] == str(store)

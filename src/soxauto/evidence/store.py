@@ -35,12 +35,13 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*_\d{6}")
 
 
 def evidence_store(root: Path | None = None) -> Path:
-    """``<SOXAUTO_HOME>/evidence`` unless a store folder is given."""
+    """The given folder, else the configured store (``SOXAUTO_EVIDENCE_STORE`` or
+    ``soxauto.toml``), else ``<SOXAUTO_HOME>/evidence``: every command agrees on it."""
     if root is not None:
         return Path(root)
-    from ..home import home
+    from ..config import load_config
 
-    return home() / "evidence"
+    return Path(load_config().evidence_store)
 
 
 def current_packages(store: Path) -> list[Path]:

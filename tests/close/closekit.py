@@ -79,6 +79,8 @@ def zygote() -> None:
         if pid == 0:
             code = 1
             try:
+                if argv and argv[0].startswith("--closekit-gate="):
+                    gate(int(argv.pop(0).split("=", 1)[1]))
                 os.environ["SOXAUTO_HOME"] = home
                 fo, fe = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
                 os.dup2(fo, 1)
@@ -93,6 +95,28 @@ def zygote() -> None:
         print(f"pid {pid}", flush=True)
         _, status = os.waitpid(pid, 0)
         print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
+
+
+def gate(after: int) -> None:
+    """In a forked child: every evidence package after the first ``after`` waits until the close
+    has taken the interrupt (its cancel event is set), so a Ctrl-C sent once ``after`` packages
+    are done always lands part way through the run, however fast the machine is."""
+    import threading
+    import time
+
+    import soxauto.close.entity as entity
+
+    original, lock, calls = entity._package, threading.Lock(), [0]
+
+    def gated(ctx, *args, **kwargs):
+        with lock:
+            calls[0] += 1
+            mine = calls[0]
+        while mine > after and not ctx.cancel.is_set():
+            time.sleep(0.005)
+        return original(ctx, *args, **kwargs)
+
+    entity._package = gated
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_run(tmp_path):
         code, out, _ = zygote.run(tmp_path / "base", "close", *common, "--json")
         baseline = read_json(out)
         home = tmp_path / "home"
-        pid, out, err = zygote.start(home, "close", *common)
+        pid, out, err = zygote.start(home, "--closekit-gate=3", "close", *common)
         run_id = wait_for_start(err).group(1)
         deadline = time.monotonic() + 60
         while err.read_text().count("\nevidence ") < 3 and time.monotonic() < deadline:

@@ -69,6 +69,11 @@ def zygote() -> None:
     close_run.load_catalog = lambda folder: catalog if folder is None else load(folder)
     close_run.load_pack = lambda folder, cat: pack if folder is None else load_pack(folder, cat)
 
+    # A process started in the background of a non-interactive shell inherits SIGINT ignored,
+    # and Python then installs no handler: restore the default so Ctrl-C means KeyboardInterrupt.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("ready", flush=True)
     for line in sys.stdin:
         args = shlex.split(line)
@@ -112,7 +117,8 @@ def gate(after: int) -> None:
         with lock:
             calls[0] += 1
             mine = calls[0]
-        while mine > after and not ctx.cancel.is_set():
+        deadline = time.monotonic() + 60  # a lost interrupt fails the test instead of hanging it
+        while mine > after and not ctx.cancel.is_set() and time.monotonic() < deadline:
             time.sleep(0.005)
         return original(ctx, *args, **kwargs)
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..errors import UsageError
+from .store import fsync_dir
 
 ENV_KEY = "SOXAUTO_SIGNING_KEY"
 ENV_KEY_FILE = "SOXAUTO_SIGNING_KEY_FILE"
@@ -129,7 +130,7 @@ def _generate(path: Path) -> None:
         pass
     finally:
         tmp.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def remember_public(store: Path, public: Ed25519PublicKey) -> Path:
@@ -164,10 +165,3 @@ def signature_ok(public: Ed25519PublicKey, signature: bytes, data: bytes) -> boo
         return False
     return True
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

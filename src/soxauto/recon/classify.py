@@ -263,11 +263,12 @@ def classification_query(cr03: exp.Expression, rules: VoucherRules) -> exp.Selec
             .order_by("entry_no"))
 
 
-def movement_query(classified: exp.Select) -> exp.Select:
-    """Count and amount per (in_period, category, voucher_type) over the classified postings."""
+def movement_query(classified: exp.Table) -> exp.Select:
+    """Count and amount per (in_period, category, voucher_type) over the classified postings
+    (a registered table: the classification is run once, not again as a subquery)."""
     return (exp.select("in_period", "category", "voucher_type", exp.alias_(exp.Count(this=exp.Star()), "postings"),
                        exp.alias_(exp.Sum(this=exp.column("amount")), "amount"))
-            .from_(classified.subquery("c")).group_by("in_period", "category", "voucher_type"))
+            .from_(classified.copy()).group_by("in_period", "category", "voucher_type"))
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,9 @@ class MovementResult:
         return self.movement.__rich__()
 
 
+CLASSIFIED = "classified_voucher_postings"
+
+
 def classify_vouchers(engine: Engine, cr03_table_expr: exp.Expression, params: "EntityPeriod | Mapping[str, Any]",
                       rules: VoucherRules | None = None) -> MovementResult:
     """Classify the voucher postings of one entity and period from a registered CR_03 extract.
@@ -353,7 +357,11 @@ def classify_vouchers(engine: Engine, cr03_table_expr: exp.Expression, params: "
                          "(document_no_country_prefix); company_context() reads it from ref.companies")
     query = classification_query(cr03_table_expr, rules)
     rows = engine.run(query, scope.parameters())
-    totals = engine.run(movement_query(query), scope.parameters())
+    classified = engine.register(CLASSIFIED, rows.table)
+    try:
+        totals = engine.run(movement_query(classified), {})
+    finally:
+        engine.unregister(CLASSIFIED)
     movement = _movement(scope, rules, totals.table.to_pylist())
     return MovementResult(movement, rows.table, rules.version, rules.sha256, (rows.sql, totals.sql))
 

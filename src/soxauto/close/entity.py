@@ -29,6 +29,7 @@ from ..extract import ExtractResult, extract
 from ..recon import ReconPack, control_report, reconcile
 from ..validation import Outcome, TestResult, ValidationResult, validate
 from ..validation.history import HistoryStore
+from .items import write_items
 from .plan import EVIDENCE, RECONCILE, ClosePlan
 from .store import RunStore
 
@@ -64,6 +65,7 @@ class Context:
     cancel: threading.Event
     notify: Callable[[Event], None]
     packages: Mapping[tuple[str, str], Path] = field(default_factory=dict)  # (entity, item) → verified package
+    reports: Path | None = None  # where the proof items of each reconciled entity are written (close.items)
 
 
 def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...], recon: bool) -> bool:
@@ -149,6 +151,7 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
             else:
                 tables[item], checks[item] = from_package(ctx.packages[(entity, item)])
         result = reconcile(engine, tables, ctx.plan.period, ctx.plan.entity(entity), pack=ctx.pack, validations=checks)
+        written = write_items(ctx.reports, ctx.run_id, result) if ctx.reports is not None else None
     except Exception as e:  # noqa: BLE001
         code = e.exit_code if isinstance(e, SoxautoError) else 4
         message = str(e) if isinstance(e, SoxautoError) else f"{e.__class__.__name__}: {e}"
@@ -158,6 +161,8 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
         return False
     detail = {"entity": result.to_dict(),
               "control_reports": [control_report(ln, ctx.catalog).to_dict() for ln in result.lines if ln.control_report]}
+    if written is not None:
+        detail["items"] = written
     seconds = time.perf_counter() - t0
     ctx.runs.save_recon(ctx.run_id, entity, [ln.to_dict() for ln in result.lines], detail, seconds)
     ctx.notify(Event("reconcile", entity, "", seconds, len(result.lines)))

@@ -138,7 +138,7 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         todo, recon, packages = pending(runs, run_id, plan, store, obs)
         obs.started(run_id, plan, todo, recon, previous is not None)
         ctx = Context(run_id, plan, catalog, pack, store, signer_of(cfg), HistoryStore(cfg.home / "history.jsonl"), runs,
-                      threading.Event(), _notifier(runs, run_id, obs), packages)
+                      threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports))
         execute(ctx, binding, cfg.parallelism, todo, recon)
     except KeyboardInterrupt:
         runs.update_run(run_id, status="interrupted", finished_at=now())

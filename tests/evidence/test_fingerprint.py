@@ -14,10 +14,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soxauto.evidence.fingerprint import csv_fingerprint, fingerprint, in_canonical_order
+from soxauto.evidence.fingerprint import Fingerprinter, csv_fingerprint, fingerprint, in_canonical_order
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "evidence.md"
 SCHEMA = pa.schema([("doc", pa.string()), ("amount", pa.decimal128(18, 2)), ("rate", pa.decimal128(18, 6)),
@@ -46,13 +47,22 @@ def le(value: int, width: int) -> bytes:
     return value.to_bytes(width, "little", signed=True)
 
 
+def sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def column(*parts: bytes) -> bytes:
+    """A column digest: SHA-256 of its parts' digests."""
+    return sha(b"".join(sha(p) for p in parts))
+
+
 def test_a_two_row_fingerprint_worked_out_by_hand():
     # Given with the NULL row first: the definition sorts it last.
     t = pa.Table.from_pylist([{"k": None, "v": Decimal("-0.05")}, {"k": "b", "v": Decimal("1.50")}],
                              schema=pa.schema([("k", pa.string()), ("v", pa.decimal128(18, 2))]))
-    header = b"soxauto-fingerprint/2\n" + b"1:2" + b"1:k" + b"4:text" + b"1:v" + b"9:decimal:2"
-    k = b"\x01\x00" + le(1, 4) + le(0, 4) + b"b"  # validity; lengths ("b", NULL counts as empty); bytes
-    v = b"\x01\x01" + le(150, 16) + le(-5, 16)  # 1.50 and -0.05 as unscaled integers at scale 2
+    header = b"soxauto-fingerprint/3\n" + b"1:2" + b"1:k" + b"4:text" + b"1:v" + b"9:decimal:2"
+    k = column(b"\x01\x00", le(1, 4) + le(0, 4), b"b")  # validity; lengths ("b", NULL counts as empty); bytes
+    v = column(b"\x01\x01", le(150, 16) + le(-5, 16))  # 1.50 and -0.05 as unscaled integers at scale 2
 
     assert fingerprint(t) == hashlib.sha256(header + k + v).hexdigest()
 
@@ -60,17 +70,20 @@ def test_a_two_row_fingerprint_worked_out_by_hand():
 def test_every_type_in_one_row_worked_out_by_hand():
     t = table([{"doc": "é", "amount": Decimal("-1500.00"), "rate": Decimal("0.000001"), "posted": date(1970, 1, 2),
                 "at": datetime(1970, 1, 1, 0, 0, 1, 2), "open": True, "n": -2}])
-    header = (b"soxauto-fingerprint/2\n" + b"1:1" + b"3:doc4:text" + b"6:amount9:decimal:2" + b"4:rate9:decimal:6"
+    header = (b"soxauto-fingerprint/3\n" + b"1:1" + b"3:doc4:text" + b"6:amount9:decimal:2" + b"4:rate9:decimal:6"
               + b"6:posted4:date" + b"2:at9:timestamp" + b"4:open7:boolean" + b"1:n7:integer")
-    columns = [le(2, 4) + "é".encode(), le(-150000, 16), le(1, 16), le(1, 4), le(1_000_002, 8), b"\x01", le(-2, 8)]
+    columns = [column(b"\x01", le(2, 4), "é".encode())] + [
+        column(b"\x01", c) for c in (le(-150000, 16), le(1, 16), le(1, 4), le(1_000_002, 8), b"\x01", le(-2, 8))]
 
-    assert fingerprint(t) == hashlib.sha256(header + b"".join(b"\x01" + c for c in columns)).hexdigest()
+    assert fingerprint(t) == hashlib.sha256(header + b"".join(columns)).hexdigest()
 
 
 def test_no_rows_hash_the_header_alone():
+    tags = ["text", "decimal:2", "decimal:6", "date", "timestamp", "boolean", "integer"]
+    empty = [column(b"", b"", b"")] + [column(b"", b"")] * 6
     assert fingerprint(table([])) == hashlib.sha256(
-        b"soxauto-fingerprint/2\n" + b"1:0" + b"".join(field(f.name) + field(tag) for f, tag in zip(
-            SCHEMA, ["text", "decimal:2", "decimal:6", "date", "timestamp", "boolean", "integer"]))).hexdigest()
+        b"soxauto-fingerprint/3\n" + b"1:0" + b"".join(field(f.name) + field(tag) for f, tag in zip(SCHEMA, tags))
+        + b"".join(empty)).hexdigest()
 
 
 def test_row_order_and_batching_do_not_change_it():
@@ -78,6 +91,35 @@ def test_row_order_and_batching_do_not_change_it():
     batched = pa.concat_tables([table(ROWS[:1]), table(ROWS[1:3]), table(ROWS[3:])])
 
     assert fingerprint(shuffled) == fingerprint(table()) == fingerprint(batched)
+
+
+def test_streamed_batches_give_the_table_fingerprint_and_catch_disorder_across_boundaries():
+    ordered = table().take(pa.array([1, 0, 3, 2]))  # canonical: '' < 'A-1' < 'naïve…' < NULL
+    assert in_canonical_order(ordered)
+    streamed = Fingerprinter(SCHEMA)
+    for start in (0, 1, 3):  # batches of 1, 2 and 1 rows
+        streamed.update(ordered.slice(start, {0: 1, 1: 2, 3: 1}[start]).to_batches()[0])
+    assert streamed.ordered and streamed.hexdigest() == fingerprint(table())
+    # Each batch is in order on its own; the second starts before the first ends.
+    broken = Fingerprinter(SCHEMA)
+    broken.update(ordered.slice(2, 2))
+    broken.update(ordered.slice(0, 2))
+    assert not broken.ordered
+    with pytest.raises(ValueError, match="canonical order"):
+        broken.hexdigest()
+
+
+def test_big_batches_hash_their_parts_in_parallel_to_the_same_value():
+    n = 70_000  # above the size at which parts are hashed on the pool
+    big = pa.table({"doc": pa.array([f"D{i:06d}" for i in range(n)]),
+                    "amount": pa.array([Decimal(i) / 100 for i in range(n)], pa.decimal128(18, 2))})
+    streamed = Fingerprinter(big.schema)
+    for batch in big.to_batches(max_chunksize=30_000):
+        streamed.update(batch)
+    one = Fingerprinter(big.schema)
+    one.update(big.slice(0, 1000))  # below the threshold: hashed on this thread
+    one.update(big.slice(1000))
+    assert streamed.hexdigest() == one.hexdigest() == fingerprint(big.take(pa.array(range(n - 1, -1, -1))))
 
 
 def test_parquet_and_csv_of_the_same_rows_agree(tmp_path):

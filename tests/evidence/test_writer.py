@@ -112,7 +112,7 @@ def test_a_package_with_an_unknown_fingerprint_algorithm_does_not_verify(tmp_pat
 
     assert report.signature == "ok" and report.ledger == "ok"
     assert report.fingerprints == (("data.parquet", "unknown algorithm 'soxauto-fingerprint/1' "
-                                                    "(this SOXauto computes soxauto-fingerprint/2)"),)
+                                                    "(this SOXauto computes soxauto-fingerprint/3)"),)
     assert not report.ok
     assert json.loads((written.path / "manifest.json").read_bytes())["fingerprint"]["algorithm"] == "soxauto-fingerprint/1"
 

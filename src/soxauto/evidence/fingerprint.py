@@ -1,30 +1,33 @@
 """The data fingerprint: one SHA-256 for a set of rows, whatever their order or file format.
 
-Definition (``soxauto-fingerprint/2``; docs/evidence.md states it for auditors, with a script):
+Definition (``soxauto-fingerprint/3``; docs/evidence.md states it for auditors, with a script):
 
 1. **Order.** Sort the rows ascending by every column in declared order: NULLs last, text by its
    UTF-8 bytes, decimals numerically, booleans false before true, dates and timestamps by time.
    Two rows that tie on every column are identical, so every correct sort gives one sequence.
-2. **Header.** ``soxauto-fingerprint/2`` and a newline, the row count, then each column's name
+2. **Header.** ``soxauto-fingerprint/3`` and a newline, the row count, then each column's name
    and type tag (``text``, ``decimal:<scale>``, ``integer``, ``boolean``, ``date``,
    ``timestamp``), each written as a field ``<UTF-8 byte length>:<text>``.
-3. **Columns**, in declared order, over the sorted rows: one validity byte per row (1 value,
-   0 NULL), then the values in a fixed binary form, a NULL's slot counting as zero or empty:
-   decimal 16-byte little-endian two's complement of the unscaled integer; integer int64 LE;
-   date int32 LE days since 1970-01-01; timestamp int64 LE microseconds since 1970-01-01;
-   boolean one byte 0/1; text the uint32 LE byte lengths of all rows, then their UTF-8 bytes.
-4. **Fingerprint**: SHA-256 of the header and the column bytes, as 64 lowercase hex digits.
+3. **Column digests**, in declared order, over the sorted rows. A column's *parts* are: its
+   validity bytes (one per row: 1 value, 0 NULL); then its values in a fixed binary form, a
+   NULL's slot counting as zero or empty: decimal 16-byte little-endian two's complement of the
+   unscaled integer; integer int64 LE; date int32 LE days since 1970-01-01; timestamp int64 LE
+   microseconds since 1970-01-01; boolean one byte 0/1; text as two parts, the uint32 LE byte
+   lengths of all rows, then their UTF-8 bytes. The column digest is the SHA-256 of the
+   concatenated SHA-256 digests of its parts.
+4. **Fingerprint**: SHA-256 of the header followed by the column digests, as 64 hex digits.
 
-With the row count and types in the header every part has a known length, so the bytes spell
-the sorted rows unambiguously: a NULL differs from an empty string or a zero (validity byte),
-one cent changes a decimal, a duplicated row changes the count, and values swapped between
-rows change the sorted sequence.
+With the row count and types in the header every part has a known length, so the digests pin
+the sorted rows exactly: a NULL differs from an empty string or a zero (validity byte), one
+cent changes a decimal, a duplicated row changes the count, and values swapped between rows
+change the sorted sequence.
 
-Why this shape: the bytes are Arrow's own buffers (little-endian, fixed width), so nothing is
-converted to text or Python objects and SHA-256 runs over large contiguous buffers (hashlib
-releases the GIL there). Extracts usually arrive in the canonical order already (their queries
-sort by the leading columns), so the sort is skipped when a vectorised check of adjacent rows
-shows the table is in order.
+Why this shape: each part is a stream of Arrow's own buffers (little-endian, fixed width) that
+grows row by row, so the fingerprint is computed while the extract streams from the engine in
+batches, holding one batch at a time (``Fingerprinter``), and the parts hash in parallel
+(hashlib releases the GIL). Extracts usually arrive in the canonical order (their queries sort
+by the leading columns): the order is checked batch by batch, across batch boundaries too; a
+stream found out of order is fingerprinted again from the whole table, sorted.
 """
 
 from __future__ import annotations
@@ -33,13 +36,12 @@ import hashlib
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ALGORITHM = "soxauto-fingerprint/2"
+ALGORITHM = "soxauto-fingerprint/3"
 # Physical form of the fixed-width types: Arrow type, byte width.
 _FIXED = {"integer": (pa.int64(), 8), "date": (pa.int32(), 4), "timestamp": (pa.int64(), 8), "boolean": (pa.uint8(), 1)}
 _ONES = b"\x01" * 1_048_576  # validity of a chunk without NULLs, sliced to its length
@@ -159,36 +161,89 @@ def _text(chunk: pa.Array, valid: np.ndarray | None) -> tuple[np.ndarray, memory
     return lengths.astype("<u4") if wide else lengths.view("<u4"), body
 
 
-def column_bytes(column: pa.ChunkedArray, tag: str) -> Iterator[memoryview | bytes | np.ndarray]:
-    """Step 3 for one (already ordered) column, as buffers to hash in sequence."""
-    chunks = column.chunks
+def column_parts(column: pa.ChunkedArray | pa.Array, tag: str) -> list[list]:
+    """Step 3 for one (already ordered) column or chunk: its parts, each as buffers in sequence."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     valid = [_validity(chunk) for chunk in chunks]
+    validity: list = []
     for chunk, v in zip(chunks, valid):
         if v is not None:
-            yield v
+            validity.append(v)
         else:
-            for start in range(0, len(chunk), len(_ONES)):
-                yield _ONES[:min(len(_ONES), len(chunk) - start)]
+            validity.extend(_ONES[:min(len(_ONES), len(chunk) - start)] for start in range(0, len(chunk), len(_ONES)))
     if tag == "text":
-        parts = [_text(chunk, v) for chunk, v in zip(chunks, valid)]
-        yield from (lengths for lengths, _ in parts)
-        yield from (body for _, body in parts)
-    else:
-        width = 16 if tag.startswith("decimal") else _FIXED[tag][1]
-        yield from (_values(_physical(chunk, tag), width) for chunk in chunks)
+        texts = [_text(chunk, v) for chunk, v in zip(chunks, valid)]
+        return [validity, [lengths for lengths, _ in texts], [body for _, body in texts]]
+    width = 16 if tag.startswith("decimal") else _FIXED[tag][1]
+    return [validity, [_values(_physical(chunk, tag), width) for chunk in chunks]]
+
+
+def _feed(hashers, parts) -> None:
+    for h, buffers in zip(hashers, parts):
+        for b in buffers:
+            h.update(b)
+
+
+class Fingerprinter:
+    """The fingerprint of rows fed in batches, in order. ``ordered`` turns False when a batch
+    (or a batch boundary) breaks the canonical order: the caller then fingerprints the whole
+    table with ``fingerprint``, which sorts."""
+
+    def __init__(self, schema: pa.Schema):
+        if sys.byteorder != "little":  # Arrow buffers are native-endian; the definition is little-endian
+            raise RuntimeError("the data fingerprint is computed from little-endian Arrow buffers")
+        self.schema = schema
+        self.tags = [type_tag(f.type) for f in schema]
+        self.parts = [[hashlib.sha256() for _ in range(3 if tag == "text" else 2)] for tag in self.tags]
+        self.rows = 0
+        self.ordered = True
+        self._last: pa.Table | None = None
+
+    def update(self, batch: pa.RecordBatch | pa.Table, *, sorted_already: bool = False) -> None:
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        if not table.num_rows:
+            return
+        if self.ordered and not sorted_already:
+            probe = table if self._last is None else pa.concat_tables([self._last, table])
+            self.ordered = in_canonical_order(probe)
+            self._last = table.slice(table.num_rows - 1)
+        if not self.ordered:
+            return
+        self.rows += table.num_rows
+        columns = [column_parts(col, tag) for col, tag in zip(table.columns, self.tags)]
+        jobs = [(h, p) for hashers, parts in zip(self.parts, columns) for h, p in zip(hashers, parts)]
+        if table.num_rows >= 65_536 and len(jobs) > 1:
+            list(_hash_pool().map(lambda job: _feed([job[0]], [job[1]]), jobs))
+        else:
+            for h, p in jobs:
+                _feed([h], [p])
+
+    def hexdigest(self) -> str:
+        if not self.ordered:
+            raise ValueError("the rows were not in canonical order; fingerprint the whole table")
+        digest = hashlib.sha256(header(self.schema, self.rows))
+        for hashers in self.parts:
+            digest.update(hashlib.sha256(b"".join(h.digest() for h in hashers)).digest())
+        return digest.hexdigest()
+
+
+_POOL = None
+
+
+def _hash_pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="soxauto-fingerprint")
+    return _POOL
 
 
 def fingerprint(table: pa.Table) -> str:
-    if sys.byteorder != "little":  # Arrow buffers are native-endian; the definition is little-endian
-        raise RuntimeError("the data fingerprint is computed from little-endian Arrow buffers")
     order = canonical_order(table)
-    digest = hashlib.sha256(header(table.schema, table.num_rows))
-    for f, column in zip(table.schema, table.columns):
-        if order is not None:
-            column = column.take(order)
-        for part in column_bytes(column, type_tag(f.type)):
-            digest.update(part)
-    return digest.hexdigest()
+    f = Fingerprinter(table.schema)
+    f.update(table if order is None else table.take(order), sorted_already=True)
+    return f.hexdigest()
 
 
 def parquet_fingerprint(path: Path) -> str:

@@ -52,10 +52,27 @@ SETTINGS = (
     Setting("signing_key_file", "SOXAUTO_SIGNING_KEY_FILE", "path", "file holding the Ed25519 private key"),
     Setting("run_store", "SOXAUTO_RUN_STORE", "url", "SQLAlchemy URL of the run store (SQLite or PostgreSQL)"),
     Setting("parallelism", "SOXAUTO_PARALLELISM", "int", "entities closed at once (one engine per worker)"),
+    Setting("spool_rows", "SOXAUTO_SPOOL_ROWS", "int",
+            "extracts of more rows stream to disk batch by batch instead of being held in memory"),
+    Setting("engine_memory", "SOXAUTO_ENGINE_MEMORY", "text",
+            "memory limit of each embedded DuckDB worker (e.g. 1GB); larger sorts and joins spill to disk"),
     Setting("reports", "SOXAUTO_REPORTS", "path", "folder of the run reports"),
     Setting("user", "SOXAUTO_USER", "text", "who runs the close (recorded in the run store and audit log)"),
     Setting("lock_stale_seconds", "SOXAUTO_LOCK_STALE_SECONDS", "int",
             "a lock held from another host without a heartbeat for this long is stale"),
+    Setting("athena_workgroup", "SOXAUTO_ATHENA_WORKGROUP", "text", "Athena workgroup (overrides the binding file's)"),
+    Setting("athena_output", "SOXAUTO_ATHENA_OUTPUT", "text", "Athena query result location, s3://bucket/prefix/"),
+    Setting("athena_region", "SOXAUTO_ATHENA_REGION", "text", "AWS region of Athena, Glue and the result bucket"),
+    Setting("aws_profile", "SOXAUTO_AWS_PROFILE", "text", "AWS profile for boto3 (SSO, Okta or static); default chain when unset"),
+    Setting("aws_region", "SOXAUTO_AWS_REGION", "text", "AWS region for Athena, Glue, S3 and STS"),
+    Setting("mssql_connection", "SOXAUTO_MSSQL_CONNECTION", "secret",
+            "ODBC connection string for SQL Server (may hold a password), environment only", in_file=False),
+    Setting("oidc_issuer", "SOXAUTO_OIDC_ISSUER", "text", "OIDC issuer the service accepts bearer tokens from (iss)"),
+    Setting("oidc_audience", "SOXAUTO_OIDC_AUDIENCE", "text", "OIDC audience the tokens must be for (aud)"),
+    Setting("oidc_jwks_url", "SOXAUTO_OIDC_JWKS_URL", "text", "URL of the OIDC provider's signing keys (JWKS)"),
+    Setting("oidc_role_claim", "SOXAUTO_OIDC_ROLE_CLAIM", "text", "token claim that lists the user's roles"),
+    Setting("session_secret", "SOXAUTO_SESSION_SECRET", "secret", "key of the dashboard's session cookies, "
+            "environment only", in_file=False),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -72,9 +89,22 @@ class Config:
     signing_key_file: Path | None = None
     run_store: str = ""
     parallelism: int = 2
+    spool_rows: int = 1_000_000
+    engine_memory: str = "1GB"
     reports: Path | None = None
     user: str = ""
     lock_stale_seconds: int = 900
+    athena_workgroup: str = ""
+    athena_output: str = ""
+    athena_region: str = ""
+    aws_profile: str | None = None
+    aws_region: str | None = None
+    mssql_connection: str | None = field(default=None, repr=False)
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_role_claim: str = "groups"
+    session_secret: str | None = field(default=None, repr=False)
     file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -135,7 +165,7 @@ def parse(setting: Setting, raw: Any, where: str, base: Path) -> Any:
         if setting.key == "parallelism" and not 1 <= value <= MAX_PARALLELISM:
             raise UsageError(f"{name} = {value}: give a number of workers from 1 to {MAX_PARALLELISM}")
         if value < 1:
-            raise UsageError(f"{name} = {value}: give a number of seconds >= 1")
+            raise UsageError(f"{name} = {value}: give a whole number >= 1")
         return value
     if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip():
         raise UsageError(f"{name} = {raw!r} is not a non-empty string")

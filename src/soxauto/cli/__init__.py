@@ -9,6 +9,7 @@ import sys
 import typer
 
 from ..errors import SoxautoError
+from . import auth as auth_cli
 from . import batch as batch_cli
 from . import catalog as catalog_cli
 from . import close as close_cli
@@ -38,6 +39,7 @@ validate_cli.register(app)
 recon_cli.register(app)
 schedule_cli.register(app)
 close_cli.register(app)
+auth_cli.register(app)
 
 
 @app.command()

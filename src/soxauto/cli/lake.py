@@ -1,4 +1,5 @@
-"""``soxauto lake``: check a lake against the source contract; generate the demo lake."""
+"""``soxauto lake``: check a lake against the source contract; generate the demo lake; map a Glue
+database to a proposed Athena binding."""
 
 from __future__ import annotations
 
@@ -57,3 +58,40 @@ def generate_cmd(
 
     generate(out, scale=scale, seed=seed, first_period=Period.parse(first_period), periods=periods,
              defects=tuple(d for d in defects.split(",") if d.strip()))
+
+
+@app.command("map")
+def map_cmd(
+    database: str = typer.Option(..., "--database", help="Glue database to read, e.g. process_central_fin_dwh."),
+    region: Optional[str] = typer.Option(None, "--region", help="AWS region (default: the boto3 chain's)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the proposed binding here instead of stdout."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile (default: the boto3 chain's)."),
+) -> None:
+    """List a Glue database's tables and columns and propose an Athena binding for the logical
+    tables it can match; unmatched columns are listed (rules: docs/engines.md)."""
+    import boto3
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..lake.glue import list_tables, propose
+
+    glue = boto3.Session(profile_name=profile, region_name=region).client("glue")
+    tables = list_tables(glue, database)
+    proposal = propose(database, tables)
+    text = proposal.binding_yaml(region)
+    console = Console(stderr=out is None)
+    report = Table(title=f"Glue database {database}: {len(tables)} tables, {len(proposal.matches)} matched")
+    for name in ("logical table", "Glue table", "columns", "missing", "unused Glue columns"):
+        report.add_column(name)
+    for m in proposal.matches:
+        report.add_row(m.logical, m.glue_table, str(len(m.columns)), ", ".join(m.missing), ", ".join(m.extra))
+    console.print(report)
+    for t in proposal.unmatched:
+        console.print(f"unmatched logical table: {t}")
+    for t in proposal.unused:
+        console.print(f"unused Glue table: {database}.{t}")
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, "utf-8")
+        console.print(f"binding written to {out}")

@@ -13,6 +13,14 @@ def connect(binding: Binding, **options) -> Engine:
         from .duckdb import DuckDBEngine
 
         return DuckDBEngine(binding, **options)
+    if binding.engine == "mssql":
+        from .mssql import MssqlEngine
+
+        return MssqlEngine(binding, **options)
+    if binding.engine == "athena":
+        from .athena import AthenaEngine
+
+        return AthenaEngine(binding, **options)
     from ..errors import UsageError
 
     raise UsageError(f"engine '{binding.engine}' is not available in this build")

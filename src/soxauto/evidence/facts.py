@@ -96,7 +96,9 @@ def context(query) -> dict:
         "platform": platform.platform(),
         "engine": {"name": query.engine, "version": query.engine_version},
         "query": {"execution_id": query.execution_id, "started_at": query.started_at,
-                  "elapsed_ms": int(round(query.elapsed_seconds * 1000))},
+                  "elapsed_ms": int(round(query.elapsed_seconds * 1000)),
+                  # what the engine reports beyond that (Athena: data scanned, timings, reuse)
+                  **({"engine_details": query.details} if getattr(query, "details", None) else {})},
         "user": user,
         "host": socket.gethostname(),
     }

@@ -16,10 +16,32 @@ Binding file (YAML)::
         columns: {entry_no: "Entry No_", posting_date: "Posting Date"}
 
 Tables a file does not list use the default location ``<root>/<schema>/<table>``.
+
+A SQL Server binding names each table by its (up to three-part) physical name and may carry a
+``connection`` block (``dsn``, or ``driver`` + ``server`` + ``database``, plus ODBC ``options``);
+credentials never go in the file (see ``engines.mssql``)::
+
+    engine: mssql
+    connection: {driver: ODBC Driver 18 for SQL Server, server: "nav-dw,1433", database: AIG_Nav_DW}
+    tables:
+      nav.gl_entries:
+        location: "[AIG_Nav_DW].[dbo].[G_L Entries]"
+        columns: {entry_no: "Entry No_"}
+
+An Athena binding names each table as Glue ``database.table``; its ``connection`` block holds
+``region``, ``workgroup``, ``output`` and the other settings of ``engines.athena``::
+
+    engine: athena
+    connection: {region: eu-west-1, workgroup: soxauto, output: "s3://acme-athena-results/soxauto/"}
+    tables:
+      nav.gl_entries:
+        location: process_central_fin_dwh.nav_gl_entries
+        columns: {entry_no: entry_no_}
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -32,6 +54,10 @@ from .contract import contract
 
 ENGINES = ("duckdb", "athena", "mssql")
 FORMATS = ("parquet", "csv")
+# An Athena binding names each table as Glue ``database.table`` (engines.athena; soxauto lake map).
+GLUE_TABLE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Connection keys that would put a credential in a file that gets copied and committed.
+SECRET_KEYS = ("pwd", "password")
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,7 @@ class Binding:
     engine: str
     tables: Mapping[str, TableBinding]
     name: str = "default"
+    connection: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     def table(self, logical: str) -> TableBinding:
         try:
@@ -100,11 +127,29 @@ def load_binding(path: str | Path) -> Binding:
         location = str(spec.get("location") or f"{table.schema}/{table.name}")
         if engine == "duckdb":
             location = str((root / location).resolve())
+        elif engine == "athena" and not GLUE_TABLE.fullmatch(location):
+            problems.append(Problem(str(path), f"{logical}: location '{location}' is not a Glue table "
+                                               "'database.table' (for example process_central_fin_dwh.nav_gl_entries)"))
         tables[logical] = TableBinding(logical, location, fmt, MappingProxyType(columns))
     for t in known.tables:
         if t.qualified not in tables:
             default = str(root / t.schema / t.name) if engine == "duckdb" else f"{t.schema}.{t.name}"
             tables[t.qualified] = TableBinding(t.qualified, default)
+    connection = _connection(raw.get("connection"), str(path), problems)
     if problems:
         raise BindingError(f"binding {path} is not valid", problems)
-    return Binding(engine, MappingProxyType(tables), name=str(path))
+    return Binding(engine, MappingProxyType(tables), name=str(path), connection=connection)
+
+
+def _connection(raw, where: str, problems: list[Problem]) -> Mapping[str, object]:
+    if raw is None:
+        return MappingProxyType({})
+    if not isinstance(raw, dict):
+        problems.append(Problem(where, "connection must be a mapping (dsn, or driver, server and database)"))
+        return MappingProxyType({})
+    options = raw.get("options") or {}
+    for key in [*raw, *(options if isinstance(options, dict) else {})]:
+        if str(key).lower() in SECRET_KEYS:
+            problems.append(Problem(where, f"connection: '{key}' does not belong in a binding file; "
+                                           "set SOXAUTO_MSSQL_PASSWORD in the environment"))
+    return MappingProxyType(dict(raw))

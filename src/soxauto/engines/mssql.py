@@ -1,0 +1,327 @@
+"""SQL Server through ODBC (pyodbc): T-SQL text, ``?`` parameters, DECIMAL kept as Decimal.
+
+The physical names of the NAV data warehouse have spaces and need brackets
+(``[AIG_Nav_DW].[dbo].[G_L Entries]``, ``[Entry No_]``); the binding gives them as written and
+sqlglot quotes them, so no name is ever glued into SQL text by hand.
+
+Where the connection comes from, strongest first: the ``connection`` option, the
+``mssql_connection`` setting (``SOXAUTO_MSSQL_CONNECTION``, a full ODBC string, environment
+only because it may hold a password), the binding file's ``connection`` block (``dsn``, or
+``driver`` + ``server`` + ``database``, plus ``options``). ``SOXAUTO_MSSQL_USER`` and
+``SOXAUTO_MSSQL_PASSWORD`` add UID/PWD when the string has none. The connection string is never
+logged or put in an error; ``masked`` shows it with the password hidden.
+
+``dialect`` is ``"tsql"`` in production. ``"postgres"`` exists so the driver plumbing
+(placeholders, Decimal, the binding's quoting, temporary tables) can be tested for real through
+pyodbc against a local PostgreSQL: only the SQL text differs, every other line is the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import uuid
+from datetime import date, datetime, timezone
+from datetime import time as clock
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+
+from ..errors import BindingError, EngineError, UsageError
+from ..lake.binding import Binding, TableBinding
+from .base import QueryResult
+from .render import Renderer
+
+log = logging.getLogger(__name__)
+
+ENV_CONNECTION, ENV_USER, ENV_PASSWORD = "SOXAUTO_MSSQL_CONNECTION", "SOXAUTO_MSSQL_USER", "SOXAUTO_MSSQL_PASSWORD"
+QUERY_TIMEOUT, LOGIN_TIMEOUT, BATCH_ROWS = 3600, 30, 50_000
+# SQLSTATEs of a statement stopped by its timeout: ODBC's own, and PostgreSQL's query_canceled.
+TIMEOUT_STATES = ("HYT00", "HYT01", "57014")
+_SECRET = re.compile(r"((?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)", re.IGNORECASE)
+_PART = re.compile(r"\[((?:[^\]]|\]\])+)\]|([^.\[\]]+)")
+
+
+class OdbcPostgres(Postgres):
+    """PostgreSQL as ODBC sees it: the driver takes ``?`` markers, not psycopg's ``%s``."""
+
+    class Generator(Postgres.Generator):
+        def placeholder_sql(self, expression: exp.Placeholder) -> str:
+            return f":{expression.name}" if expression.this else "?"
+
+
+DIALECTS: Mapping[str, Any] = {"tsql": "tsql", "postgres": OdbcPostgres()}
+
+
+def physical_name(location: str, logical: str = "") -> exp.Table:
+    """``[AIG_Nav_DW].[dbo].[G_L Entries]`` or ``AIG_Nav_DW.dbo.G_L Entries`` as a quoted table."""
+    text, parts, pos = location.strip(), [], 0
+    while (m := _PART.match(text, pos)) is not None:
+        parts.append(m.group(1).replace("]]", "]") if m.group(1) is not None else m.group(2).strip())
+        pos = m.end()
+        if pos == len(text) or text[pos] != ".":
+            break
+        pos += 1
+    if not parts or pos != len(text) or text.endswith(".") or len(parts) > 3 or not all(parts):
+        raise BindingError(f"{logical or 'table'}: location '{location}' is not a SQL Server name; write "
+                           "[database].[schema].[table] (brackets around names with spaces or dots)")
+    names = [exp.to_identifier(p, quoted=True) for p in parts]
+    return exp.Table(this=names[-1], db=names[-2] if len(names) > 1 else None,
+                     catalog=names[-3] if len(names) > 2 else None)
+
+
+def _odbc_value(value: str) -> str:
+    # ODBC: a value holding ';', '{' or '}' or spaces at its ends goes in braces, '}' doubled.
+    if re.search(r"[;{}]", value) or value != value.strip():
+        return "{" + value.replace("}", "}}") + "}"
+    return value
+
+
+def connection_string(spec: str | Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
+    """The ODBC string for a full string or a binding's ``connection`` block, plus UID/PWD from
+    the environment when the string carries none."""
+    env = os.environ if environ is None else environ
+    if isinstance(spec, str):
+        text = spec.strip().rstrip(";")
+    else:
+        pairs: list[tuple[str, Any]] = []
+        if spec.get("dsn"):
+            pairs.append(("DSN", spec["dsn"]))
+        else:
+            missing = [k for k in ("driver", "server", "database") if not spec.get(k)]
+            if missing:
+                raise UsageError(f"mssql connection: give dsn, or driver, server and database (missing: {', '.join(missing)})")
+            pairs += [("DRIVER", spec["driver"]), ("SERVER", spec["server"]), ("DATABASE", spec["database"])]
+        pairs += list((spec.get("options") or {}).items())
+        text = ";".join(f"{k}={_odbc_value(str(v))}" for k, v in pairs)
+    keys = {k.strip().upper() for k, _, _ in (p.partition("=") for p in text.split(";")) if k.strip()}
+    if env.get(ENV_USER) and "UID" not in keys:
+        text += f";UID={_odbc_value(env[ENV_USER])}"
+    if env.get(ENV_PASSWORD) and not keys & {"PWD", "PASSWORD"}:
+        text += f";PWD={_odbc_value(env[ENV_PASSWORD])}"
+    return text
+
+
+def masked(text: str) -> str:
+    return _SECRET.sub(lambda m: m.group(1) + "****", text)
+
+
+def arrow_type(column: Sequence[Any]) -> pa.DataType:
+    """The Arrow type of one ``cursor.description`` entry; DECIMAL keeps precision and scale."""
+    name, code, _, _, precision, scale = column[:6]
+    if code is Decimal:
+        if not precision or precision > 38:
+            raise EngineError(f"column '{name}': DECIMAL({precision}, {scale}) does not fit decimal128; "
+                              "CAST it to DECIMAL(38, s) in the query")
+        return pa.decimal128(int(precision), int(scale or 0))
+    types = {str: pa.string(), int: pa.int64(), bool: pa.bool_(), date: pa.date32(),
+             datetime: pa.timestamp("us"), clock: pa.time64("us"), float: pa.float64(),
+             bytes: pa.binary(), bytearray: pa.binary()}
+    if code in types:
+        return types[code]
+    return pa.string()  # uuid and other driver types: their text form
+
+
+def to_arrow(description: Sequence[Sequence[Any]], batches) -> pa.Table:
+    schema = pa.schema([pa.field(c[0], arrow_type(c)) for c in description])
+    out = []
+    for rows in batches:
+        columns = list(zip(*rows)) if rows else [() for _ in schema]
+        try:
+            out.append(pa.record_batch([pa.array(list(col), type=f.type) for col, f in zip(columns, schema)], schema=schema))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise EngineError(f"a value does not fit its column type ({e}); CAST the column in the query") from None
+    return pa.Table.from_batches(out, schema=schema)
+
+
+class MssqlEngine:
+    name = "mssql"
+
+    def __init__(self, binding: Binding, *, connection: str | Mapping[str, Any] | None = None,
+                 dialect: str = "tsql", query_timeout: int | None = None, login_timeout: int = LOGIN_TIMEOUT,
+                 fast_executemany: bool = True, environ: Mapping[str, str] | None = None):
+        if dialect not in DIALECTS:
+            raise UsageError(f"mssql engine: dialect '{dialect}' is not one of {', '.join(DIALECTS)}")
+        self.binding, self.dialect = binding, dialect
+        self._environ = os.environ if environ is None else environ
+        self._spec = connection
+        self.query_timeout = int(query_timeout or binding.connection.get("query_timeout") or QUERY_TIMEOUT)
+        self.login_timeout, self.fast_executemany = int(login_timeout), fast_executemany
+        try:
+            self._tables = {tb.logical: physical_name(tb.location, tb.logical) for tb in binding.tables.values()}
+        except BindingError as e:
+            raise BindingError(f"binding {binding.name}: {e}") from None
+        self._renderer = Renderer(DIALECTS[dialect], binding, self.source, positional=True)
+        self._con = None
+        self._version: str | None = None
+        self._temporary: set[str] = set()
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _connection_text(self) -> str:
+        spec = self._spec or self._environ.get(ENV_CONNECTION) or dict(self.binding.connection)
+        if not spec:
+            raise UsageError(f"no SQL Server connection for binding '{self.binding.name}': add a connection block "
+                             f"to the binding (dsn, or driver, server and database) or set {ENV_CONNECTION}")
+        return connection_string(spec, self._environ)
+
+    def connection(self):
+        """The open pyodbc connection (opened on first use: rendering needs none)."""
+        if self._con is None:
+            import pyodbc
+
+            text = self._connection_text()
+            try:
+                self._con = pyodbc.connect(text, autocommit=True, timeout=self.login_timeout)
+            except pyodbc.Error as e:
+                raise EngineError(f"cannot connect to {self._where(text)}: {_message(e)}") from None
+            try:
+                self._con.timeout = self.query_timeout
+            except pyodbc.Error:
+                # psqlODBC has no connection-level query timeout; SQL Server's driver has.
+                log.warning("the ODBC driver of %s has no query timeout; queries run without one", self._where(text))
+        return self._con
+
+    @staticmethod
+    def _where(text: str) -> str:
+        keys = dict((k.strip().upper(), v) for k, _, v in (p.partition("=") for p in text.split(";")))
+        if keys.get("DSN"):
+            return f"DSN {keys['DSN']}"
+        return f"server {keys.get('SERVER', '?')}, database {keys.get('DATABASE', '?')}"
+
+    def version(self) -> str:
+        if self._version is None:
+            con = self.connection()
+            import pyodbc
+
+            text = None
+            if self.dialect == "tsql":
+                try:
+                    text = con.cursor().execute("SELECT @@VERSION").fetchval()
+                except pyodbc.Error:
+                    text = None
+            if not text:
+                text = f"{con.getinfo(pyodbc.SQL_DBMS_NAME)} {con.getinfo(pyodbc.SQL_DBMS_VER)}"
+            self._version = " ".join(str(text).split())
+        return self._version
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def source(self, tb: TableBinding) -> exp.Expression:
+        return self._tables[tb.logical].copy()
+
+    def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+        return self._renderer.render(query, params)
+
+    def run(self, query: exp.Expression, params: Mapping[str, Any]) -> QueryResult:
+        sql, bound = self.render(query, params)
+        version = self.version()
+        started = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        table = self._fetch(sql, bound)
+        return QueryResult(table=table, sql=sql, parameters=bound, engine=self.name, engine_version=version,
+                           execution_id=str(uuid.uuid4()), started_at=started,
+                           elapsed_seconds=time.perf_counter() - t0)
+
+    def _fetch(self, sql: str, bound: list[Any]) -> pa.Table:
+        import pyodbc
+
+        cursor = self.connection().cursor()
+        try:
+            cursor.execute(sql, *bound) if bound else cursor.execute(sql)
+            if cursor.description is None:
+                raise EngineError(f"the query returned no result set\n--- SQL ---\n{sql}")
+            description = cursor.description
+
+            def batches():
+                while rows := cursor.fetchmany(BATCH_ROWS):
+                    yield rows
+
+            return to_arrow(description, list(batches()) or [[]])
+        except pyodbc.Error as e:
+            raise self._error(e, sql) from None
+        finally:
+            cursor.close()
+
+    def _error(self, e: Exception, sql: str) -> EngineError:
+        state = e.args[0] if e.args and isinstance(e.args[0], str) else ""
+        if state in TIMEOUT_STATES:
+            return EngineError(f"SQL Server query timed out after {self.query_timeout} s (query_timeout in the "
+                               f"binding's connection block raises it)\n--- SQL ---\n{sql}")
+        return EngineError(f"SQL Server failed: {_message(e)}\n--- SQL ---\n{sql}")
+
+    # -- extracts as temporary tables ------------------------------------------------------------
+
+    def register(self, name: str, table: pa.Table) -> exp.Table:
+        """Copy an extract into a session temporary table (``#name`` on SQL Server), so later
+        statements of this engine can join it with the bound tables."""
+        target = exp.Table(this=exp.Identifier(this=name, quoted=True, temporary=self.dialect == "tsql"))
+        columns = [exp.ColumnDef(this=exp.to_identifier(f.name, quoted=True), kind=column_type(f, table.column(f.name), self.dialect))
+                   for f in table.schema]
+        create = exp.Create(kind="TABLE", this=exp.Schema(this=target.copy(), expressions=columns),
+                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+        insert = exp.insert(exp.Values(expressions=[exp.tuple_(*(exp.Placeholder() for _ in table.schema))]),
+                            target.copy(), columns=[exp.to_identifier(f.name, quoted=True) for f in table.schema])
+        dialect = DIALECTS[self.dialect]
+        rows = list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns))))
+        self.unregister(name)
+        cursor = self.connection().cursor()
+        try:
+            cursor.execute(create.sql(dialect=dialect))
+            self._temporary.add(name)
+            if rows:
+                cursor.fast_executemany = self.fast_executemany
+                cursor.executemany(insert.sql(dialect=dialect), rows)
+        except Exception as e:  # pyodbc.Error, or a value the driver cannot bind
+            raise EngineError(f"cannot register '{name}' as a temporary table: {_message(e)}") from None
+        finally:
+            cursor.close()
+        return target
+
+    def unregister(self, name: str) -> None:
+        if name not in self._temporary or self._con is None:
+            return
+        target = exp.Table(this=exp.Identifier(this=name, quoted=True, temporary=self.dialect == "tsql"))
+        drop = exp.Drop(kind="TABLE", exists=True, tables=[target])
+        self._con.cursor().execute(drop.sql(dialect=DIALECTS[self.dialect])).close()
+        self._temporary.discard(name)
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> "MssqlEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def column_type(field: pa.Field, values: pa.ChunkedArray, dialect: str) -> exp.DataType:
+    """The SQL type of a registered column: DECIMAL keeps precision and scale exactly."""
+    t = field.type
+    if pa.types.is_decimal(t):
+        return exp.DataType.build(f"DECIMAL({t.precision}, {t.scale})")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        longest = max((len(v) for v in values.to_pylist() if v is not None), default=1)
+        if longest > 4000:
+            return exp.DataType.build("NVARCHAR(MAX)" if dialect == "tsql" else "TEXT", dialect="tsql")
+        return exp.DataType.build(f"{'NVARCHAR' if dialect == 'tsql' else 'VARCHAR'}({max(longest, 1)})")
+    simple = [(pa.types.is_boolean, "BOOLEAN"), (pa.types.is_integer, "BIGINT"), (pa.types.is_date, "DATE"),
+              (pa.types.is_timestamp, "TIMESTAMP"), (pa.types.is_floating, "DOUBLE")]
+    for test, sql_type in simple:
+        if test(t):
+            return exp.DataType.build(sql_type)
+    raise EngineError(f"column '{field.name}' of type {t} cannot be registered on SQL Server; CAST it in the query")
+
+
+def _message(e: Exception) -> str:
+    text = str(e.args[1]) if len(e.args) > 1 else str(e)
+    return masked(" ".join(text.split()))
+

@@ -16,24 +16,51 @@ from .catalog import ItemSpec
 from .engines.base import Engine, QueryResult
 from .errors import CatalogError, Problem, UsageError
 from .period import Period
+from .stream import BATCH_ROWS, SPOOL_ROWS, Spooled, first_rows, rest
+from .stream import spool as spool_extract
 
 
 @dataclass(frozen=True)
 class ExtractResult:
+    """An extract: in memory (``table``), or streamed to a Parquet file (``spooled``, see
+    soxauto.stream) when it is too large to hold."""
+
     item: ItemSpec
     period: Period
     company_id: str
     parameters: Mapping[str, Any]
     query: QueryResult
-    table: pa.Table
+    table: pa.Table | None
+    spooled: Spooled | None = None
 
     @property
     def row_count(self) -> int:
-        return self.table.num_rows
+        return self.spooled.rows if self.table is None else self.table.num_rows
 
     @property
     def control_totals(self) -> dict[str, Decimal]:
+        if self.table is None:
+            return dict(self.spooled.control_totals)
         return control_totals(self.table, self.item.money_columns)
+
+    def scan(self):
+        """What an engine registers to query the extract: the table, or a lazy dataset over
+        the spooled file (scanned batch by batch, never loaded whole)."""
+        if self.table is not None:
+            return self.table
+        import pyarrow.dataset as ds
+
+        return ds.dataset(self.spooled.path, format="parquet")
+
+    def data(self) -> pa.Table:
+        """The whole extract in memory (for small uses: a CSV of at most 100,000 rows)."""
+        return self.table if self.table is not None else pq.read_table(self.spooled.path)
+
+    def at(self, path: Path) -> "ExtractResult":
+        """The same spooled extract, read from another copy of its file (its evidence package)."""
+        from dataclasses import replace
+
+        return replace(self, spooled=replace(self.spooled, path=Path(path))) if self.spooled else self
 
     @property
     def name(self) -> str:
@@ -77,12 +104,26 @@ def conform(item: ItemSpec, table: pa.Table) -> pa.Table:
         raise CatalogError(f"{item.id}: the result does not fit its output contract: {e}") from None
 
 
-def extract(engine: Engine, item: ItemSpec, period: Period, company_id: str, overrides: Mapping[str, Any] | None = None) -> ExtractResult:
+def extract(engine: Engine, item: ItemSpec, period: Period, company_id: str, overrides: Mapping[str, Any] | None = None,
+            *, spool: Path | None = None, spool_rows: int = SPOOL_ROWS) -> ExtractResult:
+    """Run the item. With ``spool`` (a folder) and an engine that streams, an extract of more
+    than ``spool_rows`` rows is written there batch by batch instead of held in memory."""
     if not item.extractable:
         raise UsageError(f"{item.id} is a {item.kind} derived from {', '.join(item.derived_from) or 'other results'}; it has no query to extract")
     params = item.bind(period, company_id, overrides)
-    result = engine.run(item.query, params)
-    return ExtractResult(item, period, company_id, params, result, conform(item, result.table))
+    streams = getattr(engine, "stream", None)
+    if spool is None or streams is None:
+        result = engine.run(item.query, params)
+        return ExtractResult(item, period, company_id, params, result, conform(item, result.table))
+    stream = streams(item.query, params, BATCH_ROWS)
+    with stream:
+        taken, complete = first_rows(stream.reader, spool_rows)
+        if complete:
+            result = stream.result(pa.Table.from_batches(taken, schema=stream.reader.schema))
+            return ExtractResult(item, period, company_id, params, result, conform(item, result.table))
+        written = spool_extract(item, rest(taken, stream.reader), Path(spool) / f"{item.id}_{company_id}.parquet")
+        result = stream.result(stream.reader.schema.empty_table())
+    return ExtractResult(item, period, company_id, params, result, None, written)
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -95,7 +136,7 @@ def write_parquet(result: ExtractResult, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{result.name}.parquet"
     tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(result.table, tmp, compression="zstd")
+    pq.write_table(result.data(), tmp, compression="zstd")
     tmp.replace(path)
     return path
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from ..catalog.model import Catalog
 from ..engines.base import Engine
@@ -27,8 +27,10 @@ from ..evidence.keys import Signer
 from ..evidence.package import write_package
 from ..extract import ExtractResult, extract
 from ..recon import ReconPack, control_report, reconcile
+from ..stream import SPOOL_ROWS, spool_folder
 from ..validation import Outcome, TestResult, ValidationResult, validate
 from ..validation.history import HistoryStore
+from ..validation.shared import SharedScans
 from .items import write_items
 from .plan import EVIDENCE, RECONCILE, ClosePlan
 from .store import RunStore
@@ -66,11 +68,21 @@ class Context:
     notify: Callable[[Event], None]
     packages: Mapping[tuple[str, str], Path] = field(default_factory=dict)  # (entity, item) → verified package
     reports: Path | None = None  # where the proof items of each reconciled entity are written (close.items)
+    spool_rows: int | None = SPOOL_ROWS  # extracts above this many rows stream to disk (soxauto.stream); None: never
+    engine_memory: str | None = None  # each worker engine's memory limit (DuckDB spills beyond it)
+    shared: SharedScans | None = None  # source scans run once for all entities (validation.shared)
 
 
 def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...], recon: bool) -> bool:
     """Do the entity's remaining steps; False when a step failed (its reconciliation is then
     blocked: it would be computed from missing inputs)."""
+    if ctx.spool_rows is None:
+        return _close_entity(ctx, engine, entity, todo, recon, None)
+    with spool_folder(ctx.store, f"{ctx.run_id}-{entity}") as spool:
+        return _close_entity(ctx, engine, entity, todo, recon, spool)
+
+
+def _close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...], recon: bool, spool: Path | None) -> bool:
     fresh: dict[str, ExtractResult] = {}
     tests: dict[str, ValidationResult] = {}
     keep = set(ctx.plan.recon_items)
@@ -78,7 +90,7 @@ def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...
     for n, item in enumerate(todo):
         if ctx.cancel.is_set():
             raise Cancelled()
-        ok = _evidence(ctx, engine, entity, item, fresh, tests) and ok
+        ok = _evidence(ctx, engine, entity, item, fresh, tests, spool) and ok
         later = set(ctx.plan.needs(todo[n + 1:]))
         for done in [i for i in fresh if i not in keep and i not in later]:
             del fresh[done]  # bounded memory: only what reconciliation or a later test still reads
@@ -92,7 +104,7 @@ def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...
     return True
 
 
-def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict, tests: dict) -> bool:
+def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict, tests: dict, spool: Path | None) -> bool:
     run_id, period = ctx.run_id, ctx.plan.period
     ctx.runs.start_step(run_id, entity, EVIDENCE, item)
     t0 = time.perf_counter()
@@ -101,7 +113,8 @@ def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict,
         log.step("extract.start", item=item, entity=entity, period=period, run_id=run_id)
         for name in (item, *ctx.plan.others.get(item, ())):
             if name not in fresh:
-                fresh[name] = extract(engine, ctx.catalog.item(name), period, entity)
+                fresh[name] = extract(engine, ctx.catalog.item(name), period, entity, spool=spool,
+                                      spool_rows=ctx.spool_rows or 0)
             q = fresh[name].query
             log.step("extract.done" if name == item else "extract.other", item=name, rows=fresh[name].row_count,
                      engine=q.engine, execution_id=q.execution_id, elapsed_ms=int(round(q.elapsed_seconds * 1000)))
@@ -110,7 +123,7 @@ def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict,
         ctx.notify(Event("extract", entity, item, t1 - t0, result.row_count))
         others = {o: fresh[o] for o in ctx.plan.others.get(item, ())}
         log.step("tests.start", rules=len(result.item.tests))
-        checked = validate(engine, result, others=others, history=ctx.history)
+        checked = validate(engine, result, others=others, history=ctx.history, shared=ctx.shared)
         log.step("tests.done", **checked.to_dict()["summary"])
         t2 = time.perf_counter()
         ctx.notify(Event("test", entity, item, t2 - t1, result.row_count, checked.exit_code))
@@ -147,7 +160,7 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
         checks: dict[str, ValidationResult] = {}
         for item in ctx.plan.recon_items:
             if item in tests:  # done in this attempt (an item extracted only as another's input is not)
-                tables[item], checks[item] = fresh[item].table, tests[item]
+                tables[item], checks[item] = fresh[item].scan(), tests[item]
             else:
                 tables[item], checks[item] = from_package(ctx.packages[(entity, item)])
         result = reconcile(engine, tables, ctx.plan.period, ctx.plan.entity(entity), pack=ctx.pack, validations=checks)
@@ -169,9 +182,10 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
     return True
 
 
-def from_package(folder: Path) -> tuple[pa.Table, ValidationResult]:
-    """An extract and its test results as a committed package holds them."""
-    table = pq.read_table(folder / "data.parquet")
+def from_package(folder: Path) -> tuple[ds.Dataset, ValidationResult]:
+    """An extract (a lazy dataset over its Parquet file: never loaded whole) and its test
+    results, as a committed package holds them."""
+    table = ds.dataset(folder / "data.parquet", format="parquet")
     doc = json.loads((folder / "tests.json").read_bytes())
     from ..period import Period
 

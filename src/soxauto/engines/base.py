@@ -26,6 +26,34 @@ class QueryResult:
     elapsed_seconds: float
 
 
+class Stream:
+    """A query's result arriving in record batches (``reader``); ``result`` gives the
+    QueryResult once the batches are consumed, timed to the end of the stream. Engines that
+    can stream offer ``stream(query, params, batch_rows) -> Stream``; it is optional."""
+
+    def __init__(self, reader, *, sql: str, parameters, engine: str, engine_version: str, execution_id: str,
+                 started_at: datetime, t0: float, on_close=None):
+        self.reader, self.sql, self.parameters = reader, sql, parameters
+        self.engine, self.engine_version, self.execution_id = engine, engine_version, execution_id
+        self.started_at, self._t0, self._on_close = started_at, t0, on_close
+
+    def result(self, table: pa.Table) -> QueryResult:
+        import time
+
+        return QueryResult(table, self.sql, self.parameters, self.engine, self.engine_version, self.execution_id,
+                           self.started_at, time.perf_counter() - self._t0)
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.reader.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+
 class Engine(Protocol):
     name: str
     dialect: str

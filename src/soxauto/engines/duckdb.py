@@ -14,8 +14,30 @@ from sqlglot import exp
 from ..errors import EngineError, LakeContractError
 from ..lake.binding import Binding, TableBinding
 from ..lake.contract import contract
-from .base import QueryResult
+from .base import QueryResult, Stream
 from .render import Renderer
+
+
+class _Batches:
+    """A DuckDB record batch reader whose errors (raised while batches are produced) are
+    engine errors naming the SQL, like a failed ``run``."""
+
+    def __init__(self, reader, sql: str):
+        self._reader, self._sql = reader, sql
+        self.schema = reader.schema
+
+    def __iter__(self):
+        while True:
+            try:
+                batch = self._reader.read_next_batch()
+            except StopIteration:
+                return
+            except (duckdb.Error, OSError) as e:
+                raise EngineError(f"DuckDB failed: {e}\n--- SQL ---\n{self._sql}") from None
+            yield batch
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 def table_files(tb: TableBinding) -> tuple[str, list[Path]]:
@@ -38,6 +60,7 @@ class DuckDBEngine:
     def __init__(self, binding: Binding, *, threads: int | None = None, memory_limit: str | None = None):
         self.binding = binding
         self._renderer = Renderer(self.dialect, binding, self.source, positional=False)
+        self._tables: set[str] = set()  # registered names that are DuckDB tables, not Arrow views
         config: dict[str, object] = {}
         if threads:
             config["threads"] = int(threads)
@@ -93,13 +116,43 @@ class DuckDBEngine:
             elapsed_seconds=time.perf_counter() - t0,
         )
 
+    def stream(self, query: exp.Expression, params: Mapping[str, Any], batch_rows: int) -> Stream:
+        """The result in record batches of ``batch_rows``: DuckDB produces them as they are
+        read, so a large extract is never whole in Python's memory (DuckDB's own, for a sort,
+        is bounded by ``memory_limit`` and spills to disk)."""
+        sql, bound = self.render(query, params)
+        started = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        try:
+            relation = self._con.sql(sql, params=bound) if bound else self._con.sql(sql)
+            reader = relation.to_arrow_reader(batch_rows)
+        except duckdb.Error as e:
+            raise EngineError(f"DuckDB failed: {e}\n--- SQL ---\n{sql}") from None
+        return Stream(_Batches(reader, sql), sql=sql, parameters=bound, engine=self.name, engine_version=self.version(),
+                      execution_id=str(uuid.uuid4()), started_at=started, t0=t0)
+
     def register(self, name: str, table) -> exp.Table:
-        """Expose an Arrow table (an extract) to later queries as ``name``; zero-copy."""
-        self._con.register(name, table)
+        """Expose an extract to later queries as ``name``: an Arrow table zero-copy; a spooled
+        extract (an Arrow dataset of Parquet files) is read once into a DuckDB table, which
+        DuckDB's buffer manager keeps within ``memory_limit`` (spilling to disk beyond it) and
+        which later statements scan without decoding Parquet again."""
+        files = getattr(table, "files", None)
+        if files is None:
+            self._con.register(name, table)
+        else:
+            try:
+                self._con.read_parquet(list(files)).create(name)
+            except duckdb.Error as e:
+                raise EngineError(f"DuckDB could not load {', '.join(files)} as {name}: {e}") from None
+            self._tables.add(name)
         return exp.to_table(name)
 
     def unregister(self, name: str) -> None:
-        self._con.unregister(name)
+        if name in self._tables:
+            self._tables.discard(name)
+            self._con.execute(exp.Drop(tables=[exp.to_table(name)], kind="TABLE", exists=True).sql(dialect="duckdb"))
+        else:
+            self._con.unregister(name)
 
     def close(self) -> None:
         self._con.close()

@@ -240,7 +240,13 @@ class Draft:
 
     def _write_extract(self) -> None:
         """The extraction's own output: serialise the extract as Parquet and write it. Its hash
-        and fsync are evidence work, done in ``seal``."""
+        and fsync are evidence work, done in ``seal``. A spooled extract is already a Parquet
+        file in the store: the package takes it by a hard link (the same bytes, nothing copied)."""
+        spooled = self.result.spooled
+        if spooled is not None:
+            os.link(spooled.path, self.tmp / "data.parquet")
+            self._metadata = spooled.metadata
+            return
         sink, collected = pa.BufferOutputStream(), []
         pq.write_table(self.result.table, sink, compression="zstd", metadata_collector=collected)
         self._parquet = sink.getvalue()
@@ -251,16 +257,17 @@ class Draft:
     def seal(self, tests: ValidationResult, *, signer: Signer | None = None,
              csv_max_rows: int = CSV_MAX_ROWS) -> Written:
         signer = signer or load_signer(self.store)
-        table = self.result.table
-        self.log.step("evidence.start", rows=self.result.row_count)
+        rows = self.result.row_count
+        self.log.step("evidence.start", rows=rows)
         # Hashing data.parquet and writing data.csv are long calls into hashlib and Arrow, which
         # run without the GIL: worker threads do them while this thread computes the fingerprint.
         self.files.put_later("data.parquet", self._hash_extract)
-        csv = table.num_rows <= csv_max_rows
+        csv = rows <= csv_max_rows
         if csv:
             self.files.put_later("data.csv", self._csv)
         with self.clock.part("fingerprint"):
-            value = fingerprint(table)
+            spooled = self.result.spooled
+            value = spooled.fingerprint if spooled is not None else fingerprint(self.result.table)
         with self.clock.part("small_files"):
             tests_doc = tests.to_dict()  # built once: it renders every failing-row sample
         totals = self._descriptions(tests_doc)
@@ -278,16 +285,21 @@ class Draft:
 
     def _hash_extract(self) -> tuple[int, str, int]:
         t0 = time.perf_counter()
-        digest = hashlib.sha256(self._parquet).hexdigest()
         fd = os.open(self.tmp / "data.parquet", os.O_RDONLY)  # written by the extraction; fsync only
+        if self._parquet is not None:
+            digest, size = hashlib.sha256(self._parquet).hexdigest(), self._parquet.size
+        else:  # spooled: hash the file as it lies on disk
+            with open(fd, "rb", closefd=False) as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+            size = os.fstat(fd).st_size
         self.clock.busy("parquet_sha256_busy", time.perf_counter() - t0)
-        return fd, digest, self._parquet.size
+        return fd, digest, size
 
     def _csv(self) -> tuple[int, str, int]:
         t0 = time.perf_counter()
         sink = pa.BufferOutputStream()
         # Larger batches than Arrow's default of 1,024 rows: the same bytes, a third faster.
-        pcsv.write_csv(self.result.table, sink, pcsv.WriteOptions(batch_size=65_536))
+        pcsv.write_csv(self.result.data(), sink, pcsv.WriteOptions(batch_size=65_536))
         data = sink.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         fd, size = _write_new(self.tmp / "data.csv", data)
@@ -310,9 +322,13 @@ class Draft:
             files.put("tests.json", canonical_bytes(tests_doc))
             files.put("context.json", canonical_bytes(context(query)))
         with self.clock.part("profile"):
-            bounds = parquet_bounds(self._metadata) if self._metadata is not None else {}
             totals = result.control_totals
-            files.put("profile.json", canonical_bytes(profile(result.table, item.output, totals, bounds)))
+            if result.spooled is not None:
+                described = result.spooled.profile  # computed while the extract streamed
+            else:
+                bounds = parquet_bounds(self._metadata) if self._metadata is not None else {}
+                described = profile(result.table, item.output, totals, bounds)
+            files.put("profile.json", canonical_bytes(described))
         return totals
 
     def _body(self, tests: ValidationResult, tests_doc: dict, totals: dict, value: str) -> dict:

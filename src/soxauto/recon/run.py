@@ -90,8 +90,11 @@ def reconcile(engine: Engine, extracts: Mapping[str, Any], period: Period, entit
         raise UsageError(f"reconciling {entity.company_id} {period} needs the extract of {', '.join(missing)}")
     full = not lines  # a subset of lines computes only what those lines read (tests, one-line reruns)
     inputs = [*needed, *(i for i in ANALYSIS_ITEMS if full and i in extracts and i not in needed)]
-    tables = {i: getattr(extracts[i], "table", extracts[i]) for i in inputs}
-    fx = closing_rate(tables["CR_05"], entity.company_id)
+    # An extract (in memory or spooled to disk), an Arrow table, or a lazy Arrow dataset: the
+    # engine scans each where it lies.
+    tables = {i: extracts[i].scan() if hasattr(extracts[i], "scan") else extracts[i] for i in inputs}
+    rates = tables["CR_05"]
+    fx = closing_rate(rates if isinstance(rates, pa.Table) else rates.to_table(), entity.company_id)
     names: list[str] = []
     try:
         registered = {i: _register(engine, names, i, entity, period, t) for i, t in tables.items()}

@@ -79,6 +79,9 @@ def close(cfg: Config, request: CloseRequest, observer: Observer | None = None) 
         if previous is not None and previous["status"] == "completed":
             obs.note(f"run {previous['id']} is already completed; nothing to resume")
             return previous["summary"] or {}
+        from ..signoff import check_open  # here: signoff imports close (its run store and audit log)
+
+        check_open(runs, str(plan.period))  # an approved (locked) period is closed again only after an unlock
         run_id = request.resume or new_run_id(plan.period)
         taken = lock.acquire(runs.engine, str(plan.period), plan.entity_ids, run_id, wait=request.wait,
                              stale_seconds=cfg.lock_stale_seconds, on_wait=obs.waiting)
@@ -138,7 +141,7 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         todo, recon, packages = pending(runs, run_id, plan, store, obs)
         obs.started(run_id, plan, todo, recon, previous is not None)
         ctx = Context(run_id, plan, catalog, pack, store, signer_of(cfg), HistoryStore(cfg.home / "history.jsonl"), runs,
-                      threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports))
+                      threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports), cfg.spool_rows, cfg.engine_memory)
         execute(ctx, binding, cfg.parallelism, todo, recon)
     except KeyboardInterrupt:
         runs.update_run(run_id, status="interrupted", finished_at=now())
@@ -219,7 +222,8 @@ def execute(ctx: Context, binding, parallelism: int, todo: dict[str, tuple[str, 
     for e in entities:
         work.put(e)
     errors: list[BaseException] = []
-    options = {"threads": max(1, (os.cpu_count() or 2) // parallelism)} if binding.engine == "duckdb" else {}
+    options = {"threads": max(1, (os.cpu_count() or 2) // parallelism), "memory_limit": ctx.engine_memory} \
+        if binding.engine == "duckdb" else {}
     finished = [threading.Event() for _ in range(min(parallelism, len(entities)))]
 
     def worker(done: threading.Event) -> None:
@@ -271,12 +275,27 @@ def _finish(cfg: Config, runs: RunStore, plan: ClosePlan, pack, run_id: str, sto
     published = _publish(store, steps)
     if published is not None:
         summary["publish"] = published
+    summary["reports"].update(_run_reports(runs, run_id, Path(cfg.reports), store, summary))
     summary["stages"]["report"] = round(time.perf_counter() - t0, 3)
     report.write(folder, summary, recon_doc)
     runs.update_run(run_id, status=status, exit_code=code, finished_at=now(), summary=summary)
     audit.append(runs.engine, cfg.user, "run.finish", run_id, status=status, exit_code=code, reports=str(folder),
                  changed_fingerprints=len(summary["fingerprints"]["changed"]))
+    from ..signoff import SignOffs
+
+    SignOffs(runs).after_run(run_id)  # suspends the sign-offs whose evidence this run changed
     return summary
+
+
+def _run_reports(runs: RunStore, run_id: str, reports: Path, store: Path, summary: dict) -> dict:
+    """The workbook and HTML report (soxauto.reports); a failure is recorded, not fatal: the
+    figures are stored and ``soxauto report RUN_ID`` can write them again."""
+    from ..reports import write_run_reports
+
+    try:
+        return write_run_reports(runs, run_id, reports, store, summary)
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"{e.__class__.__name__}: {e}"}
 
 
 def _publish(store: Path, steps: list[dict]) -> dict | None:

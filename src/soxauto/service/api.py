@@ -1,0 +1,280 @@
+"""The REST API under ``/api/``: every route needs a bearer token; roles decide who may act.
+
+Reading is open to every role (an auditor reads everything and changes nothing); starting a
+close needs ``preparer`` or ``admin``; sign-off actions are checked by ``soxauto.signoff`` itself
+(prepare: preparer; approve and reject: reviewer, never the line's preparer; unlock: admin).
+Amounts are decimal strings exactly as the reconciliation computed them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path as FsPath
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Security
+from fastapi.responses import FileResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+
+from ..period import Period
+from .reader import Reader
+from .security import api_principal, bearer, require
+
+PERIOD = r"^\d{4}-\d{2}$"
+NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
+    return api_principal(request, credentials)
+
+
+def reader(request: Request) -> Reader:
+    return request.app.state.reader
+
+
+Who = Annotated[object, Depends(principal)]
+Data = Annotated[Reader, Depends(reader)]
+PeriodPath = Annotated[str, Path(pattern=PERIOD, description="YYYY-MM")]
+NamePath = Annotated[str, Path(pattern=NAME)]
+RunQuery = Annotated[str | None, Query(pattern=NAME, description="a run id (default: the period's latest completed run)")]
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPage = Annotated[int, Query(ge=1, le=1000)]
+
+router = APIRouter(prefix="/api")
+
+
+class CloseBody(BaseModel):
+    period: str | None = Field(None, pattern=PERIOD, description="YYYY-MM; omitted: the lake's latest month-end")
+    entities: list[Annotated[str, Field(pattern=NAME)]] = Field(default_factory=list, max_length=200)
+
+
+class CommentBody(BaseModel):
+    comment: str = Field("", max_length=4000)
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=4000)
+
+
+def period_of(text: str) -> str:
+    return str(Period.parse(text))  # a month like 2025-13 is a 400 with the reason, not a crash
+
+
+def paged(rows: list, page: int, per_page: int, **extra) -> dict:
+    start = (page - 1) * per_page
+    return {**extra, "total": len(rows), "page": page, "per_page": per_page, "rows": rows[start:start + per_page]}
+
+
+def line_summary(ln: dict) -> dict:
+    keys = ("entity", "line", "title", "currency", "gl_amount", "tv_amount", "variance_lcy", "variance_usd",
+            "unexplained_lcy", "unexplained_usd", "status", "reason")
+    return {k: ln.get(k) for k in keys} | {"bridges": {b: v["amount_lcy"] for b, v in ln["bridges"].items()}}
+
+
+# catalog
+
+
+@router.get("/catalog", tags=["catalog"])
+def catalog_list(who: Who, data: Data) -> list[dict]:
+    return data.catalog_items()
+
+
+@router.get("/catalog/{item}", tags=["catalog"])
+def catalog_item(item: NamePath, who: Who, data: Data) -> dict:
+    return data.catalog_item(item)
+
+
+# runs
+
+
+@router.get("/runs", tags=["runs"])
+def runs_list(who: Who, data: Data, period: Annotated[str | None, Query(pattern=PERIOD)] = None) -> list[dict]:
+    keys = ("id", "period", "entities", "status", "exit_code", "user", "started_at", "finished_at", "attempts",
+            "source", "previous_run")
+    return [{k: r[k] for k in keys} for r in data.view.runs(period)]
+
+
+@router.post("/runs", tags=["runs"], status_code=202)
+def runs_start(body: CloseBody, who: Who, request: Request) -> dict:
+    require(who, "preparer", "admin")
+    run_id = request.app.state.runner.start(who.name, period_of(body.period) if body.period else None,
+                                            tuple(body.entities))
+    return {"run_id": run_id, "progress": f"/api/runs/{run_id}/progress"}
+
+
+@router.get("/runs/{run_id}", tags=["runs"])
+def runs_detail(run_id: NamePath, who: Who, data: Data) -> dict:
+    return data.run(run_id)
+
+
+@router.get("/runs/{run_id}/progress", tags=["runs"])
+def runs_progress(run_id: NamePath, who: Who, data: Data, request: Request) -> dict:
+    doc = data.progress(run_id)
+    error = request.app.state.runner.errors.get(run_id)
+    return doc | ({"error": error} if error else {})
+
+
+# evidence
+
+
+@router.get("/evidence", tags=["evidence"])
+def evidence_list(who: Who, data: Data, period: Annotated[str | None, Query(pattern=PERIOD)] = None,
+                  entity: Annotated[str | None, Query(pattern=NAME)] = None,
+                  item: Annotated[str | None, Query(pattern=NAME)] = None) -> list[dict]:
+    return data.evidence(period, entity, item)
+
+
+@router.get("/evidence/{evidence_id}", tags=["evidence"])
+def evidence_detail(evidence_id: str, who: Who, data: Data) -> dict:
+    return data.manifest(evidence_id)
+
+
+@router.get("/evidence/{evidence_id}/zip", tags=["evidence"], response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {}}}})
+def evidence_zip(evidence_id: str, who: Who, data: Data) -> FileResponse:
+    from ..evidence.archive import zip_package
+
+    folder = data.package(evidence_id)
+    tmp = FsPath(tempfile.mkdtemp(prefix="soxauto-zip-"))
+    out = zip_package(folder, tmp / f"{evidence_id}.zip")
+
+    def cleanup() -> None:
+        out.unlink(missing_ok=True)
+        tmp.rmdir()
+
+    return FileResponse(out, media_type="application/zip", filename=out.name, background=BackgroundTask(cleanup))
+
+
+@router.post("/evidence/{evidence_id}/verify", tags=["evidence"])
+def evidence_verify(evidence_id: str, who: Who, data: Data) -> dict:
+    return data.verify(evidence_id)
+
+
+# reconciliation
+
+
+@router.get("/results/{period}", tags=["reconciliation"])
+def results(period: PeriodPath, who: Who, data: Data, run_id: RunQuery = None,
+            entity: Annotated[str | None, Query(pattern=NAME)] = None,
+            line: Annotated[str | None, Query(pattern=NAME)] = None,
+            status: Literal["RECONCILED", "INVESTIGATE", "ERROR"] | None = None,
+            page: Page = 1, per_page: PerPage = 100) -> dict:
+    run = data.run_for(period_of(period), run_id)
+    rows = [line_summary(ln) for ln in data.lines(run)
+            if (entity is None or ln["entity"] == entity) and (line is None or ln["line"] == line)
+            and (status is None or ln["status"] == status)]
+    return paged(rows, page, per_page, period=run["period"], run_id=run["id"])
+
+
+@router.get("/results/{period}/lines.csv", tags=["reconciliation"], response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def results_csv(period: PeriodPath, who: Who, data: Data, run_id: RunQuery = None) -> Response:
+    run = data.run_for(period_of(period), run_id)
+    rows = [line_summary(ln) for ln in data.lines(run)]
+    for r in rows:
+        r["bridges"] = ";".join(f"{k}={v}" for k, v in r["bridges"].items())
+    return csv_response(rows, f"lines-{run['id']}.csv")
+
+
+@router.get("/results/{period}/{entity}/{line}", tags=["reconciliation"])
+def result_line(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data,
+                run_id: RunQuery = None) -> dict:
+    run = data.run_for(period_of(period), run_id)
+    ln = data.line(run, entity, line)
+    return {"run_id": run["id"], "line": ln, "sources": data.sources(run, entity, ln)}
+
+
+def _items(data: Reader, period: str, entity: str, line: str, run_id, bridge, material) -> tuple[dict, list[dict]]:
+    run = data.run_for(period_of(period), run_id)
+    return run, data.items(run, entity, line, bridge, material)
+
+
+@router.get("/results/{period}/{entity}/{line}/items", tags=["reconciliation"])
+def result_items(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data, run_id: RunQuery = None,
+                 bridge: Annotated[str | None, Query(pattern=NAME)] = None, material: bool | None = None,
+                 page: Page = 1, per_page: PerPage = 100) -> dict:
+    run, rows = _items(data, period, entity, line, run_id, bridge, material)
+    return paged(rows, page, per_page, run_id=run["id"], entity=entity, line=line)
+
+
+@router.get("/results/{period}/{entity}/{line}/items.csv", tags=["reconciliation"], response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def result_items_csv(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data,
+                     run_id: RunQuery = None, bridge: Annotated[str | None, Query(pattern=NAME)] = None,
+                     material: bool | None = None) -> Response:
+    run, rows = _items(data, period, entity, line, run_id, bridge, material)
+    return csv_response(rows, f"items-{run['id']}-{entity}-{line}.csv")
+
+
+def csv_response(rows: list[dict], filename: str) -> Response:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# C&A tests
+
+
+@router.get("/validation/{period}", tags=["validation"])
+def validation(period: PeriodPath, who: Who, data: Data, run_id: RunQuery = None,
+               entity: Annotated[str | None, Query(pattern=NAME)] = None,
+               item: Annotated[str | None, Query(pattern=NAME)] = None,
+               outcome: Literal["passed", "failed", "errored"] | None = None,
+               page: Page = 1, per_page: PerPage = 500) -> dict:
+    run = data.run_for(period_of(period), run_id)
+    rows = data.validation(run, entity, item, outcome)
+    counts = {o: sum(1 for r in rows if r["outcome"] == o) for o in ("passed", "failed", "errored")}
+    return paged(rows, page, per_page, period=run["period"], run_id=run["id"], outcomes=counts)
+
+
+# sign-off
+
+
+def signoffs(request: Request):
+    return request.app.state.signoffs()
+
+
+@router.get("/signoffs/{period}", tags=["sign-off"])
+def signoff_current(period: PeriodPath, who: Who, request: Request,
+                    entity: Annotated[str | None, Query(pattern=NAME)] = None) -> dict:
+    s = signoffs(request)
+    p = period_of(period)
+    return {"period": p, "locked": s.locked(p), "lines": s.current(p, entity)}
+
+
+@router.get("/signoffs/{period}/history", tags=["sign-off"])
+def signoff_history(period: PeriodPath, who: Who, request: Request,
+                    entity: Annotated[str | None, Query(pattern=NAME)] = None,
+                    line: Annotated[str | None, Query(pattern=NAME)] = None) -> list[dict]:
+    return signoffs(request).history(period_of(period), entity, line)
+
+
+@router.post("/signoffs/{period}/{entity}/{line}/{action}", tags=["sign-off"])
+def signoff_act(period: PeriodPath, entity: NamePath, line: NamePath, action: Literal["prepare", "approve", "reject"],
+                body: CommentBody, who: Who, data: Data, request: Request) -> dict:
+    p = period_of(period)
+    data.line(data.run_for(p), entity, line)  # 404 for a line the period does not have
+    return getattr(signoffs(request), action)(who, p, entity, line, body.comment)
+
+
+@router.post("/periods/{period}/unlock", tags=["sign-off"])
+def period_unlock(period: PeriodPath, body: ReasonBody, who: Who, request: Request) -> dict:
+    return signoffs(request).unlock(who, period_of(period), body.reason)
+
+
+# audit
+
+
+@router.get("/audit", tags=["audit"])
+def audit_log(who: Who, data: Data, run_id: RunQuery = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> dict:
+    return data.audit(run_id, limit, offset)
+

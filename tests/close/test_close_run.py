@@ -60,7 +60,8 @@ def test_close_matches_recon_and_writes_everything(lake, capsys, isolated_home):
     assert set(summary["stages"]) == {"extract", "test", "evidence", "reconcile", "report", "wall_this_attempt"}
     assert summary["fingerprints"] == {"previous_run": None, "changed": [], "unchanged": 0, "new": sorted(fingerprints(summary))}
     folder = isolated_home / "reports" / summary["run_id"]
-    assert sorted(p.name for p in folder.iterdir()) == ["items", "reconciliation.json", "run.json", "summary.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["items", "reconciliation.json", "report.html", "run.json", "summary.txt",
+                                                        "workbook.xlsx"]
     assert figures(read_json(folder / "reconciliation.json")) == figures(recon)
     assert read_json(folder / "run.json")["run_id"] == summary["run_id"]
     text = (folder / "summary.txt").read_text()

@@ -18,7 +18,11 @@ from . import evidence as evidence_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
 from . import recon as recon_cli
+from . import report as report_cli
 from . import schedule as schedule_cli
+from . import signoff as signoff_cli
+from . import users as users_cli
+from . import serve as serve_cli
 from . import validate as validate_cli
 
 app = typer.Typer(
@@ -37,9 +41,13 @@ extract_cli.register(app)
 batch_cli.register(app)
 validate_cli.register(app)
 recon_cli.register(app)
+report_cli.register(app)
 schedule_cli.register(app)
 close_cli.register(app)
 auth_cli.register(app)
+users_cli.register(app)
+signoff_cli.register(app)
+serve_cli.register(app)
 
 
 @app.command()

@@ -164,5 +164,8 @@ def render(console: Console, summary: dict) -> None:
         console.print(f"fingerprints vs run {fp['previous_run']}: {len(fp['changed'])} changed, {fp['unchanged']} unchanged, "
                       f"{len(fp['new'])} new" + "".join(f"\n  changed: {c['evidence_id']}" for c in fp["changed"]))
     console.print(f"reports:   {summary['reports']['folder']}")
+    for key in ("workbook", "html", "error"):
+        if key in summary["reports"]:
+            console.print(f"{key + ':':<11}{summary['reports'][key]}", soft_wrap=True)
     console.print(f"evidence:  {summary['evidence_store']}  (soxauto evidence verify --all)")
     console.print(f"run store: {summary['run_store']}")

@@ -30,6 +30,7 @@ from ..extract import latest_period
 from ..period import Period
 from ..recon import load_pack
 from ..validation.history import HistoryStore
+from ..validation.shared import SharedScans
 from . import audit, lock, report
 from .entity import Cancelled, Context, Event, close_entity
 from .plan import EVIDENCE, RECONCILE, ClosePlan, make_plan, plan_from_run
@@ -141,7 +142,8 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         todo, recon, packages = pending(runs, run_id, plan, store, obs)
         obs.started(run_id, plan, todo, recon, previous is not None)
         ctx = Context(run_id, plan, catalog, pack, store, signer_of(cfg), HistoryStore(cfg.home / "history.jsonl"), runs,
-                      threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports), cfg.spool_rows, cfg.engine_memory)
+                      threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports), cfg.spool_rows, cfg.engine_memory,
+                      shared=SharedScans([e for e in plan.entity_ids if todo.get(e)], [catalog.item(i) for i in plan.items]))
         execute(ctx, binding, cfg.parallelism, todo, recon)
     except KeyboardInterrupt:
         runs.update_run(run_id, status="interrupted", finished_at=now())

@@ -29,7 +29,7 @@ import shutil
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,8 +203,9 @@ class Draft:
     rest and commits. Use it as a context manager: leaving it on an error without a commit
     removes the folder."""
 
-    def __init__(self, store: Path, result: ExtractResult, run_id: str, log: RunLog) -> None:
+    def __init__(self, store: Path, result: ExtractResult, run_id: str, log: RunLog, csv_max_rows: int = CSV_MAX_ROWS) -> None:
         self.store, self.result, self.run_id, self.log = store, result, run_id, log
+        self.csv_max_rows = csv_max_rows
         # A unique suffix: a resumed run reuses its run id, and the killed attempt's folder may remain.
         self.tmp = store / f"{TEMP_PREFIX}{result.name}-{run_id}-{uuid.uuid4().hex[:8]}"
         self.clock = _Clock()
@@ -212,6 +213,14 @@ class Draft:
         self._parquet: pa.Buffer | None = None
         self._metadata: pq.FileMetaData | None = None
         self._sealed = False
+        self._fingerprint: Future | None = None
+
+    def _timed_fingerprint(self) -> str:
+        t0 = time.perf_counter()
+        try:
+            return fingerprint(self.result.table)
+        finally:
+            self.clock.busy("fingerprint_busy", time.perf_counter() - t0)
 
     def __enter__(self) -> Draft:
         # Create and lock the folder under the store lock: recovery (which runs under the same
@@ -222,6 +231,12 @@ class Draft:
         try:
             self.files = _Files(self.tmp, self.clock)
             self._stack.callback(self.files.close)
+            if self.result.spooled is None:
+                # The fingerprint reads only the (immutable) table: it runs on the other core
+                # while this one serialises the Parquet file, instead of after it.
+                self._fingerprint = _pool().submit(self._timed_fingerprint)
+            if self.result.row_count <= self.csv_max_rows:
+                self.files.put_later("data.csv", self._csv)  # likewise
             with self.clock.part("parquet"):
                 self._write_extract()
         except BaseException:
@@ -254,20 +269,17 @@ class Draft:
         with open(self.tmp / "data.parquet", "wb") as f:
             f.write(self._parquet)
 
-    def seal(self, tests: ValidationResult, *, signer: Signer | None = None,
-             csv_max_rows: int = CSV_MAX_ROWS) -> Written:
+    def seal(self, tests: ValidationResult, *, signer: Signer | None = None) -> Written:
         signer = signer or load_signer(self.store)
         rows = self.result.row_count
         self.log.step("evidence.start", rows=rows)
         # Hashing data.parquet and writing data.csv are long calls into hashlib and Arrow, which
         # run without the GIL: worker threads do them while this thread computes the fingerprint.
         self.files.put_later("data.parquet", self._hash_extract)
-        csv = rows <= csv_max_rows
-        if csv:
-            self.files.put_later("data.csv", self._csv)
+        csv = rows <= self.csv_max_rows  # data.csv was started when the draft was entered
         with self.clock.part("fingerprint"):
             spooled = self.result.spooled
-            value = spooled.fingerprint if spooled is not None else fingerprint(self.result.table)
+            value = spooled.fingerprint if spooled is not None else self._fingerprint.result()
         with self.clock.part("small_files"):
             tests_doc = tests.to_dict()  # built once: it renders every failing-row sample
         totals = self._descriptions(tests_doc)
@@ -390,21 +402,23 @@ class Draft:
                        tuple(recovered), dict(clock.seconds))
 
 
-def begin_package(store: Path, result: ExtractResult, *, log: RunLog | None = None, run_id: str | None = None) -> Draft:
-    """A package for ``result``; entering the returned ``Draft`` (``with``) writes ``data.parquet``."""
+def begin_package(store: Path, result: ExtractResult, *, log: RunLog | None = None, run_id: str | None = None,
+                  csv_max_rows: int = CSV_MAX_ROWS) -> Draft:
+    """A package for ``result``; entering the returned ``Draft`` (``with``) writes ``data.parquet``
+    (and starts the fingerprint and ``data.csv``, of at most ``csv_max_rows`` rows, beside it)."""
     name = result.name
     if not NAME.fullmatch(name):
         raise UsageError(f"'{name}' cannot name an evidence package; company ids are letters, digits, '_' and '-'")
     store.mkdir(parents=True, exist_ok=True)
-    return Draft(store, result, run_id or str(uuid.uuid4()), log or RunLog())
+    return Draft(store, result, run_id or str(uuid.uuid4()), log or RunLog(), csv_max_rows)
 
 
 def write_package(store: Path, result: ExtractResult, tests: ValidationResult, *, signer: Signer | None = None,
                   log: RunLog | None = None, csv_max_rows: int = CSV_MAX_ROWS, run_id: str | None = None) -> Written:
     """Both stages at once, for an extract whose tests have already run."""
     signer = signer or load_signer(store)
-    with begin_package(store, result, log=log, run_id=run_id) as draft:
-        return draft.seal(tests, signer=signer, csv_max_rows=csv_max_rows)
+    with begin_package(store, result, log=log, run_id=run_id, csv_max_rows=csv_max_rows) as draft:
+        return draft.seal(tests, signer=signer)
 
 
 def _supersede(store: Path, target: Path, read: ledger.LedgerRead) -> None:

@@ -40,7 +40,7 @@ def record(engine: Engine, catalog: Catalog, item_id: str, period: Period, compa
     log.step("extract.query", at=result.query.started_at, engine=result.query.engine,
              execution_id=result.query.execution_id, elapsed_ms=int(round(result.query.elapsed_seconds * 1000)))
     log.step("extract.done", rows=result.row_count)
-    with begin_package(store, result, log=log) as draft:
+    with begin_package(store, result, log=log, csv_max_rows=csv_max_rows) as draft:
         needed = sorted({r.get("other") for r in spec.tests if r.kind == "cross_source"})
         others = {}
         for other in needed:
@@ -50,7 +50,7 @@ def record(engine: Engine, catalog: Catalog, item_id: str, period: Period, compa
         log.step("tests.start", rules=len(spec.tests))
         tests = validate(engine, result, others=others, history=history, sample_size=sample_size)
         log.step("tests.done", **{o: n for o, n in tests.to_dict()["summary"].items()})
-        written = draft.seal(tests, signer=signer, csv_max_rows=csv_max_rows)
+        written = draft.seal(tests, signer=signer)
     parquet = publish(written.path / "data.parquet", Path(out), result.name) if out is not None else None
     return Recorded(result, tests, written, parquet)
 

@@ -21,6 +21,7 @@ from soxauto.lake.generate import generate
 from soxauto.period import Period
 from soxauto.validation import Outcome, validate
 from soxauto.validation.history import HistoryStore
+from soxauto.validation.shared import SharedScans
 
 P = Period(2025, 9)
 CATALOG = load_catalog()
@@ -31,15 +32,25 @@ def make_lake(path: Path, defects: tuple[str, ...] = ()) -> Path:
     return path
 
 
-def validate_entity(lake: Path, company_id: str, history: HistoryStore) -> dict[str, object]:
-    """Every rule of every extractable item for one entity: rule id -> TestResult."""
+def validate_entity(lake: Path, company_id: str, history: HistoryStore, shared: SharedScans | None = None) -> dict[str, object]:
+    """Every rule of every extractable item for one entity: rule id -> TestResult. With
+    ``shared``, source queries are read from batches over all entities, as a close does."""
     results = {}
     with DuckDBEngine(lake_binding(lake)) as engine:
         extracts = {i.id: extract(engine, i, P, company_id) for i in CATALOG.extractable()}
         for item_id, ex in extracts.items():
-            for r in validate(engine, ex, others=extracts, history=history).results:
+            for r in validate(engine, ex, others=extracts, history=history, shared=shared).results:
                 results[r.rule_id] = r
     return results
+
+
+def shared_scans(lake: Path) -> SharedScans:
+    with DuckDBEngine(lake_binding(lake)) as engine:
+        return SharedScans(entities_in_scope(engine), CATALOG.extractable())
+
+
+def verdicts(results: dict) -> dict:
+    return {k: (r.outcome, r.observed, r.expected, r.failing_count, r.sample) for k, r in results.items()}
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +64,17 @@ def test_every_rule_passes_on_the_clean_lake_for_every_entity(clean_lake, tmp_pa
         entities = entities_in_scope(engine)
     assert len(entities) == 9
     declared = sum(len(i.tests) for i in CATALOG.extractable())
+    shared = shared_scans(clean_lake)
     for company_id in entities:
-        results = validate_entity(clean_lake, company_id, history)
+        results = validate_entity(clean_lake, company_id, history, shared)
         assert len(results) == declared
         bad = {k: (r.outcome.value, r.message) for k, r in results.items() if r.outcome is not Outcome.PASSED}
         assert bad == {}, company_id
+        # the same figures as each entity's own source queries give (history aside: it grows)
+        alone = validate_entity(clean_lake, company_id, HistoryStore(tmp_path / f"{company_id}.jsonl"))
+        assert {k: v for k, v in verdicts(results).items() if "history" not in k} == \
+               {k: v for k, v in verdicts(alone).items() if "history" not in k}, company_id
+        assert sum(1 for r in results.values() if r.shared) == 13  # the 12 tie-outs and CR_04's witness
 
 
 # defect -> (the one rule that must fail, the sample column that names the row)
@@ -76,7 +93,7 @@ def test_each_defect_fails_exactly_its_intended_rule_and_names_the_row(defect, t
     lake = make_lake(tmp_path / "lake", (defect,))
     record = json.loads((lake / "ground_truth.json").read_text())["defects"][0]
     assert record["name"] == defect and record["period"] == str(P)
-    results = validate_entity(lake, record["entity"], HistoryStore(tmp_path / "h.jsonl"))
+    results = validate_entity(lake, record["entity"], HistoryStore(tmp_path / "h.jsonl"), shared_scans(lake))
     failed = sorted(k for k, r in results.items() if r.outcome is not Outcome.PASSED)
     rule, column = INTENDED[defect]
     assert failed == [rule]

@@ -186,11 +186,19 @@ def comparison_query(left: exp.Select, right: exp.Expression, by: list[str], rig
     return totals, sample
 
 
-def tie_out(rule: RuleSpec, dataset: exp.Table):
+def left_metrics(index: int, rule: RuleSpec) -> list[Metric]:
+    """A scalar tie-out's extract-side measures, as metrics of the merged aggregate; a missing
+    sum counts as zero, as in the comparison query."""
+    return [Metric(f"r{index}_left_{name}", exp.func("COALESCE", parse(text), ZERO.copy()))
+            for name, text in dict(rule.get("measures")).items()]
+
+
+def tie_out(rule: RuleSpec, dataset: exp.Table, source: exp.Subquery | None = None):
+    """``source``: where the source rows come from when not the rule's own query (a shared batch)."""
     by = list(rule.get("by") or [])
     measures = dict(rule.get("measures"))
     left = _aggregate(dataset.copy(), by, measures)
-    source = source_query(rule, "src")
+    source = source if source is not None else source_query(rule, "src")
     right = exp.select(*(by + list(measures))).from_(source)
     return comparison_query(left, right, by, by, list(measures))
 
@@ -205,11 +213,11 @@ def cross_source(rule: RuleSpec, dataset: exp.Table, other: exp.Table):
     return comparison_query(left, right, by, other_by, list(measures))
 
 
-def witness_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple[exp.Select, Callable[[int], exp.Select]]:
+def witness_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table, source: exp.Subquery | None = None) -> tuple[exp.Select, Callable[[int], exp.Select]]:
     """Keys selected independently on the source that must be present in (or absent from) the
     extract. Returns (count of witnesses and of failing ones, sample factory)."""
     by = list(rule.get("by") or item.key)
-    source = source_query(rule, "w")
+    source = source if source is not None else source_query(rule, "w")
     match = None
     for c in by:
         cond = exp.EQ(this=exp.column(c, table="d"), expression=exp.column(c, table="w"))
@@ -224,10 +232,10 @@ def witness_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple
     return totals, sample
 
 
-def referential_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table) -> tuple[exp.Select, Callable[[int], exp.Select]]:
+def referential_queries(rule: RuleSpec, item: ItemSpec, dataset: exp.Table, source: exp.Subquery | None = None) -> tuple[exp.Select, Callable[[int], exp.Select]]:
     """Extract rows whose key has no match in an independent source query (report → source)."""
     by = list(rule.get("by") or item.key)
-    source = source_query(rule, "s")
+    source = source if source is not None else source_query(rule, "s")
     match = None
     for col in by:
         cond = exp.EQ(this=exp.column(col, table="s"), expression=exp.column(col, table="d"))

@@ -6,6 +6,7 @@ Stored as JSON lines under the product's home folder; the latest record of an
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 from statistics import median
@@ -19,17 +20,36 @@ MIN_PERIODS = 3
 
 
 class HistoryStore:
+    """Thread-safe; lines appended since the last read are parsed, not the whole file again (a
+    close reads the history once per item and entity, and the file grows with every run)."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] = (-1, 0)  # (inode, bytes parsed)
+        self._cache: dict[tuple[str, str], dict[str, dict[str, str]]] = {}  # (item, entity) -> period -> metrics
 
-    def _records(self) -> dict[tuple[str, str, str], dict[str, str]]:
-        out: dict[tuple[str, str, str], dict[str, str]] = {}
-        if self.path.exists():
-            for line in self.path.read_text("utf-8").splitlines():
+    def _records(self, item: str, entity: str) -> dict[str, dict[str, str]]:
+        """Period -> metrics of one item and entity; the latest record of a period wins."""
+        with self._lock:
+            try:
+                st = self.path.stat()
+            except FileNotFoundError:
+                self._seen, self._cache = (-1, 0), {}
+                return {}
+            inode, done = self._seen
+            if inode != st.st_ino or st.st_size < done:  # replaced or truncated: read it all again
+                done, self._cache = 0, {}
+            with self.path.open("rb") as f:
+                f.seek(done)
+                chunk = f.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is read next time
+            for line in complete.decode("utf-8").splitlines():
                 if line.strip():
                     r = json.loads(line)
-                    out[(r["item"], r["entity"], r["period"])] = r["metrics"]
-        return out
+                    self._cache.setdefault((r["item"], r["entity"]), {})[r["period"]] = r["metrics"]
+            self._seen = (st.st_ino, done + len(complete))
+            return dict(self._cache.get((item, entity), {}))
 
     def record(self, item: str, entity: str, period: Period, metrics: dict[str, Decimal]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,10 +59,9 @@ class HistoryStore:
             f.write(line + "\n")
 
     def earlier(self, item: str, entity: str, period: Period, limit: int) -> list[tuple[Period, dict[str, Decimal]]]:
-        records = self._records()
         found = []
-        for (i, e, p), metrics in records.items():
-            if i == item and e == entity and Period.parse(p) < period:
+        for p, metrics in self._records(item, entity).items():
+            if Period.parse(p) < period:
                 found.append((Period.parse(p), {k: Decimal(v) for k, v in metrics.items()}))
         found.sort(key=lambda x: x[0])
         return found[-limit:]

@@ -19,7 +19,9 @@ class Outcome(str, Enum):
 class TestResult:
     """One rule on one extract. ``observed``/``expected`` are JSON-ready (decimals as strings);
     ``sql`` lists every statement the rule ran; ``sample`` holds at most the configured number
-    of failing rows while ``failing_count`` is always their total."""
+    of failing rows while ``failing_count`` is always their total. ``shared`` lists the source
+    batches the rule read its entity's group from (each its SQL and bound parameters): run once
+    for every entity of the close, so not repeated in ``sql``."""
 
     __test__ = False  # not a pytest test class
 
@@ -33,6 +35,7 @@ class TestResult:
     sample: tuple[dict, ...] = ()
     failing_count: int = 0
     message: str = ""
+    shared: tuple[dict, ...] = ()
 
     @property
     def blocking(self) -> bool:
@@ -40,12 +43,15 @@ class TestResult:
         return self.severity == "error" and self.outcome is not Outcome.PASSED
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "rule_id": self.rule_id, "kind": self.kind, "severity": self.severity,
             "outcome": self.outcome.value, "observed": self.observed, "expected": self.expected,
             "failing_count": self.failing_count, "message": self.message,
             "sample": list(self.sample), "sql": list(self.sql),
         }
+        if self.shared:
+            out["shared"] = [dict(s) for s in self.shared]
+        return out
 
 
 @dataclass(frozen=True)

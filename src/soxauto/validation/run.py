@@ -11,6 +11,7 @@ merged aggregate metric by metric, so a single bad rule cannot take the others d
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Callable, Mapping
@@ -26,7 +27,9 @@ from ..extract import ExtractResult, control_totals
 from ..lake.contract import ColumnSpec
 from . import compile as c
 from .history import HistoryStore, robust_z
+from .plan import Plan, dataset_name
 from .result import Outcome, TestResult, ValidationResult
+from .shared import Batch, Member, SharedScans
 
 BENFORD = {d: Decimal(math.log10(1 + 1 / d)) for d in c.DIGITS}
 # Below about a thousand values the sampling noise alone exceeds the 0.015 MAD threshold
@@ -35,9 +38,11 @@ MIN_BENFORD_VALUES = 1000
 
 
 def validate(engine: Engine, extract: ExtractResult, *, others: Mapping[str, ExtractResult] | None = None,
-             history: HistoryStore | None = None, sample_size: int = 20) -> ValidationResult:
+             history: HistoryStore | None = None, sample_size: int = 20, shared: SharedScans | None = None) -> ValidationResult:
+    """``shared``: the close's source batches (see ``shared.py``); the rules whose source query
+    it batches read their entity's group instead of scanning the source again."""
     item = extract.item
-    run = _Run(engine, extract, dict(others or {}), history, sample_size)
+    run = _Run(engine, extract, dict(others or {}), history, sample_size, shared)
     try:
         results = run.all(item.tests)
     finally:
@@ -51,67 +56,13 @@ def _history_metrics(extract: ExtractResult) -> dict[str, Decimal]:
     return {"row_count": Decimal(extract.row_count), **extract.control_totals}
 
 
-def dataset_name(item_id: str) -> str:
-    """Extracts are registered under a name that depends on the item only, so an item's
-    compiled queries are the same objects for every entity and period (and render once)."""
-    return f"ds_{item_id}".lower()
-
-
-class _Plan:
-    """An item's compiled queries, built once per item and reused for every extract of it."""
-
-    _cache: dict[int, "_Plan"] = {}
-
-    def __init__(self, item: ItemSpec):
-        self.item = item
-        self.dataset = exp.to_table(dataset_name(item.id))
-        rules = list(item.tests)
-        self.metrics = [m for i, r in enumerate(rules) for m in c.metrics(i, r, item)]
-        self.samples: dict[str, Any] = {}
-        parts = [c.merged_part(self.dataset, self.metrics)]
-        for i, r in enumerate(rules):
-            built = self._part(i, r)
-            if built is not None:
-                parts.append(built)
-        self.parts = parts
-        self.statement = c.statement(parts)
-        self.others = [r.get("other") for r in rules if r.kind == "cross_source"]
-
-    def _part(self, i: int, r: RuleSpec) -> c.Part | None:
-        """The single-row part answering rule ``r`` (None when the merged aggregate does)."""
-        if r.kind in ("source_tie_out", "cross_source"):
-            if r.kind == "source_tie_out":
-                totals, self.samples[r.id] = c.tie_out(r, self.dataset)
-            else:
-                totals, self.samples[r.id] = c.cross_source(r, self.dataset, exp.to_table(dataset_name(r.get("other"))))
-            names = list(r.get("measures"))
-            return c.part(i, totals, ["failing"] + [f"{side}_{n}" for n in names for side in ("left", "right")])
-        if r.kind == "witness":
-            totals, self.samples[r.id] = c.witness_queries(r, self.item, self.dataset)
-            return c.part(i, totals, ["witnesses", "failing"])
-        if r.kind == "referential":
-            totals, self.samples[r.id] = c.referential_queries(r, self.item, self.dataset)
-            return c.part(i, totals, ["rows", "failing"])
-        if r.kind == "unique" and len(c.unique_columns(r, self.item)) > 1:
-            return c.part(i, c.unique_total_query(self.dataset, c.unique_columns(r, self.item)), ["failing"])
-        if r.kind == "first_digit":
-            return c.part(i, c.first_digit_query(r, self.dataset), [f"d{d}" for d in c.DIGITS])
-        return None
-
-    @classmethod
-    def of(cls, item: ItemSpec) -> "_Plan":
-        plan = cls._cache.get(id(item))
-        if plan is None or plan.item is not item:
-            plan = cls._cache[id(item)] = cls(item)
-        return plan
-
-
 class _Run:
-    def __init__(self, engine, extract, others, history, sample_size):
+    def __init__(self, engine, extract, others, history, sample_size, shared):
         self.engine, self.extract, self.others = engine, extract, others
         self.history, self.n = history, sample_size
         self.item: ItemSpec = extract.item
-        self.plan = _Plan.of(self.item)
+        self.batches: dict[str, Batch] = {}
+        self.plan = Plan.of(self.item, self._shared(shared))
         self.names: list[str] = []
         self._figures: dict[str, Decimal] | None = None
         self.dataset = self._register(self.item.id, extract)
@@ -120,10 +71,24 @@ class _Run:
             if other_id in others:
                 self._register(other_id, others[other_id])
 
+    def _shared(self, shared: SharedScans | None) -> dict[str, Member]:
+        """The rules reading a shared batch; none (the per-entity statement) when the engine
+        does not batch, the entity is not in the batch's list, or a batch failed."""
+        if shared is None or self.engine.name != "duckdb" or self.extract.company_id not in shared.entities:
+            return {}
+        members = {}
+        try:
+            for rule_id, entry in shared.layout(self.item).items():
+                members[rule_id], self.batches[rule_id] = shared.resolve(self.engine, entry, self.extract.parameters)
+        except (SoxautoError, KeyError):
+            self.batches = {}
+            return {}
+        return members
+
     def _register(self, item_id: str, extract: ExtractResult) -> exp.Table:
         name = dataset_name(item_id)
         self.names.append(name)
-        return self.engine.register(name, extract.table)
+        return self.engine.register(name, extract.scan())  # in memory, or the spooled file
 
     def figures(self) -> dict[str, Decimal]:
         """Row count and control totals, summed once per run (the history rule and the store)."""
@@ -144,9 +109,13 @@ class _Run:
         out = []
         for i, rule in enumerate(rules):
             try:
-                out.append(self.one(i, rule, answers))
+                result = self.one(i, rule, answers)
             except SoxautoError as e:
-                out.append(_errored(rule, str(e)))
+                result = _errored(rule, str(e))
+            batch = self.batches.get(rule.id)
+            if batch is not None:
+                result = replace(result, shared=({"sql": batch.sql, "parameters": _json(dict(batch.parameters))},))
+            out.append(result)
         return out
 
     def _answers(self) -> dict[str, Any]:
@@ -246,15 +215,39 @@ class _Run:
 
     def _compare(self, i, rule, answers) -> TestResult:
         names = list(rule.get("measures"))
-        failing, sql = self._metric(answers, f"r{i}_failing")
+        if i in self.plan.folded:
+            left = {n: self._metric(answers, f"r{i}_left_{n}")[0] for n in names}
+            sql = self._metric(answers, f"r{i}_left_{names[0]}")[1]
+            right = self._batch_row(rule)
+            failing = int(any(left[n] != right[n] for n in names))
+            # as the comparison query reports them: SUM of an integer count is a (decimal) HUGEINT
+            left, right = ({n: _summed(v) for n, v in side.items()} for side in (left, right))
+        else:
+            failing, sql = self._metric(answers, f"r{i}_failing")
+            left = {n: self._metric(answers, f"r{i}_left_{n}")[0] for n in names}
+            right = {n: self._metric(answers, f"r{i}_right_{n}")[0] for n in names}
         failing = int(failing or 0)
-        observed = {n: _json(self._metric(answers, f"r{i}_left_{n}")[0]) for n in names}
-        expected = {n: _json(self._metric(answers, f"r{i}_right_{n}")[0]) for n in names}
+        observed = {n: _json(left[n]) for n in names}
+        expected = {n: _json(right[n]) for n in names}
         sqls, sample = [sql], ()
         if failing:
             sample = self._sample(self.plan.samples[rule.id](self.n), sqls)
         return _result(rule, failing == 0, observed, expected, sqls, sample, failing,
                        f"{failing} group(s) disagree" if failing else "")
+
+    def _batch_row(self, rule) -> dict[str, Any]:
+        """This entity's row of the rule's shared batch (a scalar source query: exactly one)."""
+        member, batch = self.plan.members[rule.id], self.batches[rule.id]
+        rows = batch.rows(self.extract.company_id)
+        if len(rows) != 1:
+            raise SoxautoError(f"{rule.id}: the shared source batch has {len(rows)} rows for {self.extract.company_id}, not 1")
+        out = {}
+        for name, col in member.columns:
+            value, kind = rows[0][col], batch.table.schema.field(col).type
+            if value is None:  # a missing sum counts as zero, as COALESCE(x, 0) in the comparison query
+                value = Decimal(0).scaleb(-kind.scale) if pa.types.is_decimal(kind) else 0
+            out[name] = value
+        return out
 
     def _cross_source(self, i, rule, answers) -> TestResult:
         other_id = rule.get("other")
@@ -327,6 +320,10 @@ def _widened(ltype: str, arrow_type: pa.DataType) -> bool:
 def _result(rule, ok, observed, expected, sqls, sample, failing, message) -> TestResult:
     return TestResult(rule.id, rule.kind, rule.severity, Outcome.PASSED if ok else Outcome.FAILED,
                       _json(observed), _json(expected), tuple(s for s in sqls if s), tuple(sample), int(failing or 0), message)
+
+
+def _summed(value):
+    return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _errored(rule, reason: str) -> TestResult:

@@ -62,9 +62,11 @@ class AthenaEngine:
         self.binding = binding
         self.settings: AthenaSettings = resolve(getattr(binding, "connection", {}) or {}, config, options, binding.name)
         if session is None:
-            import boto3
+            from ..aws.credentials import aws_session
 
-            session = boto3.Session(profile_name=self.settings.profile, region_name=self.settings.region)
+            # The product's AWS session: a clear error for an unknown or expired (Okta) profile
+            # instead of an opaque failure on the first call.
+            session = aws_session(profile=self.settings.profile, region=self.settings.region)
         self._athena = session.client("athena", region_name=self.settings.region)
         self._s3 = session.client("s3", region_name=self.settings.region)
         self._glue = session.client("glue", region_name=self.settings.region)

@@ -263,3 +263,20 @@ def test_submission_time_is_the_started_at():
 
     assert result.started_at == datetime(2025, 10, 3, 6, 0, 5, tzinfo=timezone.utc)
     assert result.details["submitted_at"] == "2025-10-03T06:00:05+00:00"
+
+
+def test_an_expired_okta_profile_is_refused_before_any_call(tmp_path, monkeypatch):
+    """The engine builds its session through soxauto.aws: a profile whose Okta credentials
+    expired names the refresh command instead of failing on Athena's first call."""
+    from athenakit import glue_binding
+
+    from soxauto.engines.athena import AthenaEngine
+    from soxauto.errors import UsageError
+
+    creds = tmp_path / "credentials"
+    creds.write_text("[finance]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = x\n"
+                     "aws_session_token = y\nx_security_token_expires = 2020-01-01T00:00:00+00:00\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    with pytest.raises(UsageError, match=r"'finance' .* expired at 2020-01-01T00:00:00\+00:00.*soxauto auth okta"):
+        AthenaEngine(glue_binding(), config=None, profile="finance", region="eu-west-1")

@@ -27,8 +27,8 @@ STARTED = re.compile(r"close 2025-09 run (\S+)(?: \(resumed\))?: \d+ entities, (
 
 
 class Zygote:
-    def __init__(self, tmp: Path):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent)]))
+    def __init__(self, tmp: Path, **settings: str):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent)]), **settings)
         self.proc = subprocess.Popen([sys.executable, str(HERE / "closekit.py")], env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1)
         assert self.proc.stdout.readline().strip() == "ready"
@@ -76,6 +76,7 @@ def assert_same_as_baseline(summary: dict, baseline: dict, home: Path) -> None:
     assert all(s["status"] == "done" for s in summary["steps"])
     report = verify_store(home / "evidence", trusted_keys(home / "evidence"))
     assert report.ok, report.to_dict()["problems"]
+    assert not report.ignored, report.ignored  # no spool or temporary folder of the killed run is left
     on_disk = read_json(Path(summary["reports"]["reconciliation"]))
     assert figures(on_disk) == figures(baseline["reconciliation"])
 
@@ -84,13 +85,15 @@ def assert_same_as_baseline(summary: dict, baseline: dict, home: Path) -> None:
 def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp_path):
     lake = make_lake(tmp_path / "lake")
     common = ["--lake", str(lake), "--period", "2025-09", "--entities", *ENTITIES, "--json", "-j", "2"]
-    zygote = Zygote(tmp_path)
+    # Extracts over 20 rows stream to spool files: kills land in those writes too.
+    zygote = Zygote(tmp_path, SOXAUTO_SPOOL_ROWS="20")
     try:
         t0 = time.monotonic()
         code, out, _ = zygote.run(tmp_path / "base", "close", *common)
         span = time.monotonic() - t0
         baseline = read_json(out)
         assert code == baseline["exit_code"] and len(fingerprints(baseline)) == 24
+        assert sum((s["rows"] or 0) > 20 for s in baseline["steps"] if s["stage"] == "evidence") >= 4  # spooled
         rnd = random.Random(20250930)
         partial = killed = 0
         for trial in range(MAX_TRIALS):

@@ -138,6 +138,7 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         runs.update_run(run_id, status="running", host=host, pid=pid, attempts=previous["attempts"] + 1, finished_at=None)
         audit.append(runs.engine, cfg.user, "run.resume", run_id, attempt=previous["attempts"] + 1, pid=pid, host=host)
     store = Path(cfg.evidence_store)
+    _recover(store, obs)
     try:
         todo, recon, packages = pending(runs, run_id, plan, store, obs)
         obs.started(run_id, plan, todo, recon, previous is not None)
@@ -155,6 +156,19 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         audit.append(runs.engine, cfg.user, "run.fail", run_id, error=f"{e.__class__.__name__}: {e}")
         raise
     return _finish(cfg, runs, plan, pack, run_id, store, time.perf_counter() - t0)
+
+
+def _recover(store: Path, obs: Observer) -> None:
+    """What a killed process left in the evidence store (its spool and temporary folders, a
+    commit cut short) is cleared before this run counts what is done."""
+    from ..evidence import ledger
+    from ..evidence.store import recover
+
+    if not store.is_dir():
+        return
+    with ledger.locked(store):
+        for line in recover(store):
+            obs.note(f"evidence store: {line}")
 
 
 def _notifier(runs: RunStore, run_id: str, obs: Observer):

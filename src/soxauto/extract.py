@@ -56,12 +56,6 @@ class ExtractResult:
         """The whole extract in memory (for small uses: a CSV of at most 100,000 rows)."""
         return self.table if self.table is not None else pq.read_table(self.spooled.path)
 
-    def at(self, path: Path) -> "ExtractResult":
-        """The same spooled extract, read from another copy of its file (its evidence package)."""
-        from dataclasses import replace
-
-        return replace(self, spooled=replace(self.spooled, path=Path(path))) if self.spooled else self
-
     @property
     def name(self) -> str:
         return f"{self.item.id}_{self.company_id}_{self.period.compact}"

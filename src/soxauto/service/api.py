@@ -4,6 +4,13 @@ Reading is open to every role (an auditor reads everything and changes nothing);
 close needs ``preparer`` or ``admin``; sign-off actions are checked by ``soxauto.signoff`` itself
 (prepare: preparer; approve and reject: reviewer, never the line's preparer; unlock: admin).
 Amounts are decimal strings exactly as the reconciliation computed them.
+
+Answers about a completed run's results are built once and served from ``service/cache.py``
+(with an ETag). The results routes are coroutines: a cached answer needs two short run-store
+reads (the token's revocation, the period's latest run), which ``Reader.read`` does on the event
+loop for SQLite; anything slower (argon2, files, a cache miss) goes to a worker thread. Measured
+with bench/load.py: each hand-over to a worker thread cost as much CPU as a whole cached answer,
+and the GIL contention between the threads and the loop doubled the p95 latency.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from ..period import Period
+from . import cache
 from .reader import Reader
 from .security import api_principal, bearer, require
 
@@ -28,11 +36,11 @@ PERIOD = r"^\d{4}-\d{2}$"
 NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
-def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
-    return api_principal(request, credentials)
+async def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
+    return await api_principal(request, credentials)
 
 
-def reader(request: Request) -> Reader:
+async def reader(request: Request) -> Reader:
     return request.app.state.reader
 
 
@@ -158,66 +166,86 @@ def evidence_verify(evidence_id: str, who: Who, data: Data) -> dict:
 
 
 @router.get("/results/{period}", tags=["reconciliation"])
-def results(period: PeriodPath, who: Who, data: Data, run_id: RunQuery = None,
+async def results(period: PeriodPath, who: Who, data: Data, request: Request, run_id: RunQuery = None,
             entity: Annotated[str | None, Query(pattern=NAME)] = None,
             line: Annotated[str | None, Query(pattern=NAME)] = None,
             status: Literal["RECONCILED", "INVESTIGATE", "ERROR"] | None = None,
             page: Page = 1, per_page: PerPage = 100) -> dict:
-    run = data.run_for(period_of(period), run_id)
-    rows = [line_summary(ln) for ln in data.lines(run)
-            if (entity is None or ln["entity"] == entity) and (line is None or ln["line"] == line)
-            and (status is None or ln["status"] == status)]
-    return paged(rows, page, per_page, period=run["period"], run_id=run["id"])
+    run = await data.read(data.run_for, period_of(period), run_id)
+
+    def build() -> cache.Answer:
+        rows = [line_summary(ln) for ln in data.lines(run)
+                if (entity is None or ln["entity"] == entity) and (line is None or ln["line"] == line)
+                and (status is None or ln["status"] == status)]
+        return json_answer(paged(rows, page, per_page, period=run["period"], run_id=run["id"]))
+
+    return await cache.answer(request, run, build)
 
 
 @router.get("/results/{period}/lines.csv", tags=["reconciliation"], response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def results_csv(period: PeriodPath, who: Who, data: Data, run_id: RunQuery = None) -> Response:
-    run = data.run_for(period_of(period), run_id)
-    rows = [line_summary(ln) for ln in data.lines(run)]
-    for r in rows:
-        r["bridges"] = ";".join(f"{k}={v}" for k, v in r["bridges"].items())
-    return csv_response(rows, f"lines-{run['id']}.csv")
+async def results_csv(period: PeriodPath, who: Who, data: Data, request: Request, run_id: RunQuery = None) -> Response:
+    run = await data.read(data.run_for, period_of(period), run_id)
+
+    def build() -> cache.Answer:
+        rows = [line_summary(ln) for ln in data.lines(run)]
+        for r in rows:
+            r["bridges"] = ";".join(f"{k}={v}" for k, v in r["bridges"].items())
+        return csv_answer(rows, f"lines-{run['id']}.csv")
+
+    return await cache.answer(request, run, build)
 
 
 @router.get("/results/{period}/{entity}/{line}", tags=["reconciliation"])
-def result_line(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data,
+async def result_line(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data, request: Request,
                 run_id: RunQuery = None) -> dict:
-    run = data.run_for(period_of(period), run_id)
-    ln = data.line(run, entity, line)
-    return {"run_id": run["id"], "line": ln, "sources": data.sources(run, entity, ln)}
+    run = await data.read(data.run_for, period_of(period), run_id)
 
+    def build() -> cache.Answer:
+        ln = data.line(run, entity, line)
+        return json_answer({"run_id": run["id"], "line": ln, "sources": data.sources(run, entity, ln)})
 
-def _items(data: Reader, period: str, entity: str, line: str, run_id, bridge, material) -> tuple[dict, list[dict]]:
-    run = data.run_for(period_of(period), run_id)
-    return run, data.items(run, entity, line, bridge, material)
+    return await cache.answer(request, run, build)
 
 
 @router.get("/results/{period}/{entity}/{line}/items", tags=["reconciliation"])
-def result_items(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data, run_id: RunQuery = None,
-                 bridge: Annotated[str | None, Query(pattern=NAME)] = None, material: bool | None = None,
-                 page: Page = 1, per_page: PerPage = 100) -> dict:
-    run, rows = _items(data, period, entity, line, run_id, bridge, material)
-    return paged(rows, page, per_page, run_id=run["id"], entity=entity, line=line)
+async def result_items(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data, request: Request,
+                 run_id: RunQuery = None, bridge: Annotated[str | None, Query(pattern=NAME)] = None,
+                 material: bool | None = None, page: Page = 1, per_page: PerPage = 100) -> dict:
+    run = await data.read(data.run_for, period_of(period), run_id)
+
+    def build() -> cache.Answer:
+        rows = data.items(run, entity, line, bridge, material)
+        return json_answer(paged(rows, page, per_page, run_id=run["id"], entity=entity, line=line))
+
+    return await cache.answer(request, run, build)
 
 
 @router.get("/results/{period}/{entity}/{line}/items.csv", tags=["reconciliation"], response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def result_items_csv(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data,
+async def result_items_csv(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data, request: Request,
                      run_id: RunQuery = None, bridge: Annotated[str | None, Query(pattern=NAME)] = None,
                      material: bool | None = None) -> Response:
-    run, rows = _items(data, period, entity, line, run_id, bridge, material)
-    return csv_response(rows, f"items-{run['id']}-{entity}-{line}.csv")
+    run = await data.read(data.run_for, period_of(period), run_id)
+
+    def build() -> cache.Answer:
+        rows = data.items(run, entity, line, bridge, material)
+        return csv_answer(rows, f"items-{run['id']}-{entity}-{line}.csv")
+
+    return await cache.answer(request, run, build)
 
 
-def csv_response(rows: list[dict], filename: str) -> Response:
+def json_answer(doc: dict) -> cache.Answer:
+    return cache.make(cache.json_bytes(doc), cache.JSON)
+
+
+def csv_answer(rows: list[dict], filename: str) -> cache.Answer:
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return cache.make(buf.getvalue().encode("utf-8"), cache.CSV, filename)
 
 
 # C&A tests

@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from .. import __version__
 from ..config import Config
 from . import api, pages, problem
+from .cache import ResponseCache
 from .reader import Reader
 from .runner import Runner
 
@@ -48,6 +49,8 @@ def create_app(cfg: Config, *, authenticate: Callable[[str], object] | None = No
         authenticate = authenticator(cfg, reader.view)
     app.state.cfg = cfg
     app.state.reader = reader
+    app.state.answers = ResponseCache()
+    app.state.known_tokens = set()  # SHA-256 of local tokens that verified (security.py)
     app.state.authenticate = authenticate
     app.state.runner = Runner(cfg)
     app.state.signoffs = _lazy_signoffs(reader)

@@ -156,13 +156,14 @@ def line_page(request: Request, period: str, entity: str, line: str, bridge: str
 
 @router.get("/periods/{period}/{entity}/{line}/items.csv")
 def line_items_csv(request: Request, period: str, entity: str, line: str, bridge: str = "", material: str = "") -> Response:
-    from .api import csv_response
+    from . import cache
+    from .api import csv_answer
 
     session_principal(request)
     reader = data(request)
     run = reader.run_for(period_of(period))
     rows = reader.items(run, entity, line, bridge or None, {"yes": True, "no": False}.get(material))
-    return csv_response(rows, f"items-{run['id']}-{entity}-{line}.csv")
+    return cache.respond(request, csv_answer(rows, f"items-{run['id']}-{entity}-{line}.csv"))
 
 
 @router.post("/periods/{period}/{entity}/{line}/signoff")

@@ -37,24 +37,32 @@ audit_log = Table(
     Column("sha256", String(64), nullable=False),
 )
 
-_SQLITE = (
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-)
-_POSTGRES = (
-    "CREATE OR REPLACE FUNCTION soxauto_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$body$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $body$",
-    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION soxauto_audit_append_only()",
-    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
-    "FOR EACH STATEMENT EXECUTE FUNCTION soxauto_audit_append_only()",
-)
-for _sql in _SQLITE:
-    event.listen(audit_log, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-for _sql in _POSTGRES:
-    event.listen(audit_log, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
+def append_only(table: Table) -> None:
+    """Refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL) on ``table`` in the database itself,
+    so that the product only ever inserts even if a bug or a person tries otherwise. The DDL
+    names only the table (a constant of the code), never a value."""
+    name = table.name
+    sqlite = (
+        f"CREATE TRIGGER {name}_no_update BEFORE UPDATE ON {name} "
+        f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END",
+        f"CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {name} "
+        f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END",
+    )
+    postgres = (
+        f"CREATE OR REPLACE FUNCTION soxauto_{name}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$body$ BEGIN RAISE EXCEPTION '{name} is append-only'; END $body$",
+        f"CREATE TRIGGER {name}_no_change BEFORE UPDATE OR DELETE ON {name} "
+        f"FOR EACH ROW EXECUTE FUNCTION soxauto_{name}_append_only()",
+        f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION soxauto_{name}_append_only()",
+    )
+    for sql in sqlite:
+        event.listen(table, "after_create", DDL(sql).execute_if(dialect="sqlite"))
+    for sql in postgres:
+        event.listen(table, "after_create", DDL(sql).execute_if(dialect="postgresql"))
+
+
+append_only(audit_log)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import DDL, Column, Integer, MetaData, String, Table, Text, UniqueConstraint, event, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint, select
+
+from ..close.audit import append_only
 
 signoff_metadata = MetaData()
 
@@ -39,24 +41,7 @@ signoff_events = Table(
 )
 
 # Append-only in the database too, as the audit log is: the product only ever inserts.
-_SQLITE = (
-    "CREATE TRIGGER signoff_events_no_update BEFORE UPDATE ON signoff_events "
-    "BEGIN SELECT RAISE(ABORT, 'signoff_events is append-only'); END",
-    "CREATE TRIGGER signoff_events_no_delete BEFORE DELETE ON signoff_events "
-    "BEGIN SELECT RAISE(ABORT, 'signoff_events is append-only'); END",
-)
-_POSTGRES = (
-    "CREATE OR REPLACE FUNCTION soxauto_signoff_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$body$ BEGIN RAISE EXCEPTION 'signoff_events is append-only'; END $body$",
-    "CREATE TRIGGER signoff_events_no_change BEFORE UPDATE OR DELETE ON signoff_events "
-    "FOR EACH ROW EXECUTE FUNCTION soxauto_signoff_append_only()",
-    "CREATE TRIGGER signoff_events_no_truncate BEFORE TRUNCATE ON signoff_events "
-    "FOR EACH STATEMENT EXECUTE FUNCTION soxauto_signoff_append_only()",
-)
-for _sql in _SQLITE:
-    event.listen(signoff_events, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-for _sql in _POSTGRES:
-    event.listen(signoff_events, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
+append_only(signoff_events)
 
 ACTIONS = ("prepare", "approve", "reject", "suspend", "redo", "lock", "unlock")
 STATES = ("unsigned", "prepared", "approved", "rejected", "suspended")

@@ -38,7 +38,10 @@ def main() -> int:
     cfg = load_config()
     runs = RunStore(cfg.run_store)
     try:
-        run_id = args.run or [r for r in runs.runs() if r["status"] == "completed"][-1]["id"]
+        completed = [r for r in runs.runs() if r["status"] == "completed"]
+        if not args.run and not completed:
+            raise SystemExit(f"no completed close in {cfg.run_store}: close a period first (see this script's docstring)")
+        run_id = args.run or completed[-1]["id"]
         out = args.out or Path(tempfile.mkdtemp(prefix="soxauto-bench-reports-"))
         timings: dict[str, float] = {}
         t = time.perf_counter()

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 
 from .catalog import ItemSpec
 from .engines.base import Engine, QueryResult
-from .errors import CatalogError, Problem, UsageError
+from .errors import UsageError
 from .period import Period
-from .stream import BATCH_ROWS, SPOOL_ROWS, Spooled, first_rows, rest
+from .stream import BATCH_ROWS, SPOOL_ROWS, Spooled, at_scale, cast_to_contract, check_columns, first_rows, rest
 from .stream import spool as spool_extract
 
 
@@ -62,12 +62,7 @@ class ExtractResult:
 
 
 def control_totals(table: pa.Table, columns) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for name in columns:
-        total = pc.sum(table.column(name)).as_py()
-        scale = table.schema.field(name).type.scale
-        out[name] = (total if total is not None else Decimal(0)).quantize(Decimal(1).scaleb(-scale))
-    return out
+    return {name: at_scale(pc.sum(table.column(name)).as_py(), table.schema.field(name).type.scale) for name in columns}
 
 
 def conform(item: ItemSpec, table: pa.Table) -> pa.Table:
@@ -76,26 +71,14 @@ def conform(item: ItemSpec, table: pa.Table) -> pa.Table:
     Engines widen types (SUM of DECIMAL(18,2) is DECIMAL(38,2), INTEGER vs BIGINT); the output
     contract is what the evidence records, so the extract is cast to it. A cast that would lose
     a value fails, and a missing or extra column is a catalog error."""
-    declared = [c.name for c in item.output]
-    got = table.column_names
-    if got != declared:
-        where = str(item.query_file or item.source_file)
-        missing = [c for c in declared if c not in got]
-        extra = [c for c in got if c not in declared]
-        raise CatalogError(
-            f"{item.id}: the query's columns do not match its output contract",
-            [Problem(where, f"missing {missing}, extra {extra}, order {got}")],
-        )
+    check_columns(item, table.column_names)
     # A NULL in a column declared NOT NULL is a finding for the not-null test, not a crash:
     # such a column is kept nullable in this extract so the tests can see and report it.
     schema = pa.schema([
         pa.field(c.name, c.arrow_type, nullable=c.nullable or table.column(c.name).null_count > 0)
         for c in item.output
     ])
-    try:
-        return table.cast(schema, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        raise CatalogError(f"{item.id}: the result does not fit its output contract: {e}") from None
+    return cast_to_contract(item, table, schema)
 
 
 def extract(engine: Engine, item: ItemSpec, period: Period, company_id: str, overrides: Mapping[str, Any] | None = None,

@@ -23,13 +23,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import CatalogError
+from .errors import CatalogError, Problem
 
 SPOOL_ROWS = 1_000_000  # larger extracts are streamed to disk (config: spool_rows)
 BATCH_ROWS = 262_144
@@ -54,14 +54,31 @@ def contract_schema(item, *, nullable: bool) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow_type, nullable=nullable or c.nullable) for c in item.output])
 
 
-def conform_batch(item, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    if batch.schema.names != schema.names:
-        raise CatalogError(f"{item.id}: the query's columns {batch.schema.names} do not match its output contract "
-                           f"{schema.names}")
+def check_columns(item, got: list[str]) -> None:
+    """The query's columns are exactly the output contract's, in order; else a catalog error
+    naming the item's file."""
+    declared = [c.name for c in item.output]
+    if got != declared:
+        where = str(item.query_file or item.source_file)
+        missing = [c for c in declared if c not in got]
+        extra = [c for c in got if c not in declared]
+        raise CatalogError(
+            f"{item.id}: the query's columns do not match its output contract",
+            [Problem(where, f"missing {missing}, extra {extra}, order {got}")],
+        )
+
+
+def cast_to_contract(item, data, schema: pa.Schema):
+    """Cast a table or a batch to ``schema`` exactly: a cast that would lose a value fails."""
     try:
-        return batch.cast(schema, safe=True)
+        return data.cast(schema, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
         raise CatalogError(f"{item.id}: the result does not fit its output contract: {e}") from None
+
+
+def at_scale(total: Decimal | None, scale: int) -> Decimal:
+    """A money column's total at the column's scale (0 for no rows)."""
+    return (total if total is not None else Decimal(0)).quantize(Decimal(1).scaleb(-scale))
 
 
 class _Figures:
@@ -84,26 +101,17 @@ class _Figures:
                 self.trues[f.name] += pc.sum(pc.cast(column, pa.int64())).as_py() or 0
 
     def control_totals(self) -> dict[str, Decimal]:
-        return {name: total.quantize(Decimal(1).scaleb(-self.schema.field(name).type.scale))
-                for name, total in self.totals.items()}
+        return {name: at_scale(total, self.schema.field(name).type.scale) for name, total in self.totals.items()}
 
     def profile(self, path: Path, metadata: pq.FileMetaData) -> dict:
-        from .evidence.facts import parquet_bounds
+        from .evidence.facts import column_profile, parquet_bounds
 
         bounds = parquet_bounds(metadata)
-        columns = []
-        for col in self.item.output:
-            arrow_type = self.schema.field(col.name).type
-            stats: dict[str, Any] = {"name": col.name, "type": col.type, "arrow_type": str(arrow_type),
-                                     "nullable": col.nullable, "null_count": self.nulls[col.name], "min": None, "max": None}
-            if col.name in self.trues:
-                stats["true_count"] = self.trues[col.name]
-            elif col.name in bounds:
-                stats["min"], stats["max"] = bounds[col.name]
-            elif self.nulls[col.name] < self.rows:  # no statistic: read this one column back
-                mm = pc.min_max(pq.read_table(path, columns=[col.name]).column(0))
-                stats["min"], stats["max"] = mm["min"].as_py(), mm["max"].as_py()
-            columns.append(stats)
+        columns = [column_profile(col, self.schema.field(col.name).type, self.rows, self.nulls[col.name],
+                                  true_count=self.trues.get(col.name), bounds=bounds.get(col.name),
+                                  # no statistic: read this one column back from the file
+                                  read=lambda name=col.name: pq.read_table(path, columns=[name]).column(0))
+                   for col in self.item.output]
         return {"row_count": self.rows, "columns": columns, "control_totals": self.control_totals()}
 
 
@@ -119,7 +127,8 @@ def spool(item, batches: Iterable[pa.RecordBatch], path: Path) -> Spooled:
             for raw in batches:
                 if not raw.num_rows:
                     continue
-                batch = conform_batch(item, raw, schema)
+                check_columns(item, raw.schema.names)
+                batch = cast_to_contract(item, raw, schema)
                 writer.write_batch(batch, row_group_size=BATCH_ROWS)
                 figures.update(batch)
                 prints.update(batch)

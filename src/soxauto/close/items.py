@@ -45,13 +45,14 @@ def items_table(result: EntityResult) -> pa.Table:
         for bridge, items in groups:
             items = items.select(PROOF_SCHEMA.names).cast(PROOF_SCHEMA).sort_by([("key", "ascending")])
             n = items.num_rows
+
+            def same(value: str) -> pa.Array:
+                return pa.repeat(pa.scalar(value, pa.string()), n)
+
             parts.append(pa.table({
-                "entity": pa.array([result.company_id] * n, pa.string()),
-                "period": pa.array([str(line.period)] * n, pa.string()),
-                "line": pa.array([line.line] * n, pa.string()),
-                "bridge": pa.array([bridge] * n, pa.string()),
-                "key": items["key"], "amount_lcy": items["amount_lcy"],
-                "currency": pa.array([line.currency] * n, pa.string()), "material": items["material"],
+                "entity": same(result.company_id), "period": same(str(line.period)), "line": same(line.line),
+                "bridge": same(bridge), "key": items["key"], "amount_lcy": items["amount_lcy"],
+                "currency": same(line.currency), "material": items["material"],
             }, schema=SCHEMA))
     return pa.concat_tables(parts) if parts else SCHEMA.empty_table()
 

@@ -18,6 +18,10 @@ from .base import QueryResult, Stream
 from .render import Renderer
 
 
+def _failed(error: Exception, sql: str) -> EngineError:
+    return EngineError(f"DuckDB failed: {error}\n--- SQL ---\n{sql}")
+
+
 class _Batches:
     """A DuckDB record batch reader whose errors (raised while batches are produced) are
     engine errors naming the SQL, like a failed ``run``."""
@@ -33,7 +37,7 @@ class _Batches:
             except StopIteration:
                 return
             except (duckdb.Error, OSError) as e:
-                raise EngineError(f"DuckDB failed: {e}\n--- SQL ---\n{self._sql}") from None
+                raise _failed(e, self._sql) from None
             yield batch
 
     def close(self) -> None:
@@ -104,7 +108,7 @@ class DuckDBEngine:
         try:
             table = self._con.sql(sql, params=bound).to_arrow_table() if bound else self._con.sql(sql).to_arrow_table()
         except duckdb.Error as e:
-            raise EngineError(f"DuckDB failed: {e}\n--- SQL ---\n{sql}") from None
+            raise _failed(e, sql) from None
         return QueryResult(
             table=table,
             sql=sql,
@@ -127,7 +131,7 @@ class DuckDBEngine:
             relation = self._con.sql(sql, params=bound) if bound else self._con.sql(sql)
             reader = relation.to_arrow_reader(batch_rows)
         except duckdb.Error as e:
-            raise EngineError(f"DuckDB failed: {e}\n--- SQL ---\n{sql}") from None
+            raise _failed(e, sql) from None
         return Stream(_Batches(reader, sql), sql=sql, parameters=bound, engine=self.name, engine_version=self.version(),
                       execution_id=str(uuid.uuid4()), started_at=started, t0=t0)
 

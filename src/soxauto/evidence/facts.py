@@ -20,25 +20,32 @@ import pyarrow.parquet as pq
 from .canonical import json_lines, utc_now, utc_text
 
 
+def column_profile(col, arrow_type: pa.DataType, rows: int, null_count: int, *, true_count=None,
+                   bounds: tuple | None = None, read=None) -> dict:
+    """One column of ``profile.json``: logical and physical type, nulls, and min and max (None
+    when all NULL) or, for a boolean, its true count. ``bounds`` are (min, max) already known
+    (Parquet statistics); otherwise ``read()`` gives the column to compute them from."""
+    stats: dict[str, Any] = {"name": col.name, "type": col.type, "arrow_type": str(arrow_type),
+                             "nullable": col.nullable, "null_count": null_count, "min": None, "max": None}
+    if pa.types.is_boolean(arrow_type):
+        stats["true_count"] = true_count if true_count is not None else pc.sum(pc.cast(read(), pa.int64())).as_py() or 0
+    elif bounds is not None:
+        stats["min"], stats["max"] = bounds
+    elif null_count < rows:
+        mm = pc.min_max(read())
+        stats["min"], stats["max"] = mm["min"].as_py(), mm["max"].as_py()
+    return stats
+
+
 def profile(table: pa.Table, columns, control_totals: dict, bounds: Mapping[str, tuple] | None = None) -> dict:
-    """Per column: logical and physical type, nulls, min and max (None when all NULL).
+    """Every column's ``column_profile``, the row count and the control totals.
 
     ``bounds`` gives (min, max) of columns already known, from the Parquet statistics of the
     extract (``parquet_bounds``); the others are computed with Arrow kernels."""
     bounds = bounds or {}
-    out = []
-    for col in columns:
-        data = table.column(col.name)
-        stats: dict[str, Any] = {"name": col.name, "type": col.type, "arrow_type": str(data.type),
-                                 "nullable": col.nullable, "null_count": data.null_count, "min": None, "max": None}
-        if pa.types.is_boolean(data.type):
-            stats["true_count"] = pc.sum(pc.cast(data, pa.int64())).as_py() or 0
-        elif col.name in bounds:
-            stats["min"], stats["max"] = bounds[col.name]
-        elif data.null_count < len(data):
-            mm = pc.min_max(data)
-            stats["min"], stats["max"] = mm["min"].as_py(), mm["max"].as_py()
-        out.append(stats)
+    out = [column_profile(col, table.column(col.name).type, table.num_rows, table.column(col.name).null_count,
+                          bounds=bounds.get(col.name), read=lambda name=col.name: table.column(name))
+           for col in columns]
     return {"row_count": table.num_rows, "columns": out, "control_totals": control_totals}
 
 

@@ -178,10 +178,10 @@ def column_parts(column: pa.ChunkedArray | pa.Array, tag: str) -> list[list]:
     return [validity, [_values(_physical(chunk, tag), width) for chunk in chunks]]
 
 
-def _feed(hashers, parts) -> None:
-    for h, buffers in zip(hashers, parts):
-        for b in buffers:
-            h.update(b)
+def _feed(job) -> None:
+    hasher, buffers = job
+    for b in buffers:
+        hasher.update(b)
 
 
 class Fingerprinter:
@@ -213,10 +213,10 @@ class Fingerprinter:
         columns = [column_parts(col, tag) for col, tag in zip(table.columns, self.tags)]
         jobs = [(h, p) for hashers, parts in zip(self.parts, columns) for h, p in zip(hashers, parts)]
         if table.num_rows >= 65_536 and len(jobs) > 1:
-            list(_hash_pool().map(lambda job: _feed([job[0]], [job[1]]), jobs))
+            list(_hash_pool().map(_feed, jobs))
         else:
-            for h, p in jobs:
-                _feed([h], [p])
+            for job in jobs:
+                _feed(job)
 
     def hexdigest(self) -> str:
         if not self.ordered:

@@ -45,6 +45,8 @@ def authenticator(cfg, runs, *, users: LocalUsers | None = None) -> Callable[[st
             return oidc.verify(text)
         raise AuthError("not a SOXauto API token nor a JWT")
 
+    # Cheap to call on an event loop: a local token already verified (no argon2, no JWKS fetch).
+    authenticate.cheap = local.knows
     return authenticate
 
 

@@ -143,6 +143,16 @@ class LocalUsers:
         audit.append(self.runs.engine, self.actor, "token.revoke", None, name=row["user"], token_id=key)
         return {"id": key, "user": row["user"], "label": row["label"]}
 
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` verified before in this process, so that verifying it again costs
+        one row read and no argon2 (a revoked token is still refused by ``verify_token``)."""
+        match = _TOKEN.match((token or "").strip())
+        if match is None:
+            return False
+        digest = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+        with self._guard:
+            return self._verified.get(match.group(1)) == digest
+
     def verify_token(self, token: str) -> Principal:
         match = _TOKEN.match((token or "").strip())
         if match is None:

@@ -50,7 +50,6 @@ def create_app(cfg: Config, *, authenticate: Callable[[str], object] | None = No
     app.state.cfg = cfg
     app.state.reader = reader
     app.state.answers = ResponseCache()
-    app.state.known_tokens = set()  # SHA-256 of local tokens that verified (security.py)
     app.state.authenticate = authenticate
     app.state.runner = Runner(cfg)
     app.state.signoffs = _lazy_signoffs(reader)

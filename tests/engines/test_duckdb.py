@@ -66,6 +66,30 @@ def test_money_comes_back_as_exact_decimals(engine):
     assert result.table.schema.field("total").type.scale == 2
 
 
+def test_rows_give_the_values_of_the_arrow_result(engine):
+    # The tests' one-row answers come through rows(); they must be what run() would give,
+    # type for type: a SUM of integers is a HUGEINT, which Arrow gives as a Decimal.
+    query = q(
+        "SELECT SUM(e.entry_no) AS entries, COUNT(*) AS n, SUM(e.amount) AS total, MIN(e.posting_date) AS first, "
+        "MAX(e.gl_account_no) AS account, SUM(CASE WHEN e.entry_no > 99 THEN e.entry_no END) AS none "
+        "FROM nav.gl_entries AS e WHERE e.company_id = :company_id"
+    )
+
+    answer, sql = engine.rows(query, {"company_id": "EC_NG"})
+
+    expected = engine.run(query, {"company_id": "EC_NG"}).table.to_pylist()
+    assert answer == expected
+    assert [[type(v) for v in row.values()] for row in answer] == [[type(v) for v in row.values()] for row in expected]
+    assert answer[0]["entries"] == Decimal(6) and type(answer[0]["entries"]) is Decimal
+    assert answer[0]["total"] == Decimal("-6.75") and answer[0]["first"] == date(2025, 9, 1)
+    assert "$company_id" in sql and "EC_NG" not in sql
+
+
+def test_a_failure_in_rows_is_an_engine_error_naming_the_sql(engine):
+    with pytest.raises(EngineError, match="--- SQL ---"):
+        engine.rows(q("SELECT CAST(e.company_id AS INTEGER) AS x FROM nav.gl_entries AS e"), {})
+
+
 def test_list_parameters_are_expanded_and_bound(engine):
     query = q(
         "SELECT e.entry_no FROM nav.gl_entries AS e "

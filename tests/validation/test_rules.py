@@ -88,6 +88,11 @@ class SpyEngine(DuckDBEngine):
         self.statements.append(result.sql)
         return result
 
+    def rows(self, query, params):
+        answer, sql = super().rows(query, params)
+        self.statements.append(sql)
+        return answer, sql
+
 
 def run_rules(tmp_path, tables, tests, **kw):
     lake = write_lake(tmp_path / "lake", tables)

@@ -95,6 +95,11 @@ class SpyEngine(DuckDBEngine):
         self.statements.append(result.sql)
         return result
 
+    def rows(self, query, params):
+        answer, sql = super().rows(query, params)
+        self.statements.append(sql)
+        return answer, sql
+
 
 def catalog(tmp_path: Path, items: dict[str, str]):
     folder = tmp_path / "pack" / "catalog"

@@ -73,3 +73,13 @@ class Engine(Protocol):
     def unregister(self, name: str) -> None: ...
 
     def close(self) -> None: ...
+
+
+def rows(engine: Engine, query: exp.Expression, params: Mapping[str, Any]) -> tuple[list[dict], str]:
+    """A small result (a test's one-row answer, a sample) as Python rows, and the SQL run. An
+    engine may offer a faster ``rows`` of its own; the values must be those of ``run``'s table."""
+    own = getattr(engine, "rows", None)
+    if own is not None:
+        return own(query, params)
+    result = engine.run(query, params)
+    return result.table.to_pylist(), result.sql

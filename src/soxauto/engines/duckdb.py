@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from decimal import Decimal
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -119,6 +120,29 @@ class DuckDBEngine:
             started_at=started,
             elapsed_seconds=time.perf_counter() - t0,
         )
+
+    def rows(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[list[dict], str]:
+        """A small result as Python rows. DuckDB's own fetch, not the Arrow relation ``run``
+        uses: a relation binds its statement once more before running it, which for a test's
+        one-row answer costs as much as the answer (measured: the C&A statements of a period
+        run in 77 % of the time). Values are those of ``run``'s table: a HUGEINT (the SUM of
+        integers) comes back as the Decimal Arrow's decimal128(38, 0) gives, not as an int."""
+        sql, bound = self.render(query, params)
+        try:
+            cursor = self._con.execute(sql, bound) if bound else self._con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            huge = [k for k, d in enumerate(cursor.description) if str(d[1]) in ("HUGEINT", "UHUGEINT")]
+            fetched = cursor.fetchall()
+        except duckdb.Error as e:
+            raise _failed(e, sql) from None
+        out = []
+        for row in fetched:
+            values = list(row)
+            for k in huge:
+                if values[k] is not None:
+                    values[k] = Decimal(values[k])
+            out.append(dict(zip(names, values)))
+        return out, sql
 
     def stream(self, query: exp.Expression, params: Mapping[str, Any], batch_rows: int) -> Stream:
         """The result in record batches of ``batch_rows``: DuckDB produces them as they are

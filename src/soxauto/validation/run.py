@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from ..catalog.model import ItemSpec
 from ..catalog.rules import RuleSpec
-from ..engines.base import Engine
+from ..engines.base import Engine, rows as fetch_rows
 from ..errors import SoxautoError
 from ..extract import ExtractResult, control_totals
 from ..lake.contract import ColumnSpec
@@ -100,9 +100,8 @@ class _Run:
         for name in self.names:
             self.engine.unregister(name)
 
-    def sql(self, query: exp.Expression) -> tuple[pa.Table, str]:
-        result = self.engine.run(query, self.extract.parameters)
-        return result.table, result.sql
+    def sql(self, query: exp.Expression) -> tuple[list[dict], str]:
+        return fetch_rows(self.engine, query, self.extract.parameters)
 
     def all(self, rules) -> list[TestResult]:
         answers = self._answers()
@@ -122,23 +121,23 @@ class _Run:
         """Every part's columns -> (value or the exception that prevented it, SQL run)."""
         if not self.missing:
             try:
-                table, sql = self.sql(self.plan.statement)
-                return {k: (v, sql) for k, v in table.to_pylist()[0].items()}
+                answer, sql = self.sql(self.plan.statement)
+                return {k: (v, sql) for k, v in answer[0].items()}
             except SoxautoError:
                 pass  # isolate the failing part(s) below
         out: dict[str, Any] = {}
         for p in self.plan.parts:
             try:
-                table, sql = self.sql(p.query)
-                out.update({k: (v, sql) for k, v in table.to_pylist()[0].items()})
+                answer, sql = self.sql(p.query)
+                out.update({k: (v, sql) for k, v in answer[0].items()})
             except SoxautoError as e:
                 if not p.merged:
                     out.update({k: (e, "") for k in p.names})
                     continue
                 for m in p.merged:  # isolate the failing metric(s)
                     try:
-                        table, sql = self.sql(c.merged_query(self.dataset, [m]))
-                        out[m.name] = (table.column(m.name)[0].as_py(), sql)
+                        answer, sql = self.sql(c.merged_query(self.dataset, [m]))
+                        out[m.name] = (answer[0][m.name], sql)
                     except SoxautoError as e2:
                         out[m.name] = (e2, "")
         return out
@@ -162,9 +161,9 @@ class _Run:
         return value, sql
 
     def _sample(self, query: exp.Expression, sqls: list[str]) -> tuple[dict, ...]:
-        table, s = self.sql(query)
+        answer, s = self.sql(query)
         sqls.append(s)
-        return _rows(table)
+        return tuple({k: _json(v) for k, v in row.items()} for row in answer)
 
     def _row_level(self, i, rule, answers) -> TestResult:
         failing, sql = self._metric(answers, f"r{i}_failing")
@@ -328,10 +327,6 @@ def _summed(value):
 
 def _errored(rule, reason: str) -> TestResult:
     return TestResult(rule.id, rule.kind, rule.severity, Outcome.ERRORED, message=reason)
-
-
-def _rows(table: pa.Table) -> tuple[dict, ...]:
-    return tuple({k: _json(v) for k, v in row.items()} for row in table.to_pylist())
 
 
 def _json(value):

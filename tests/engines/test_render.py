@@ -156,11 +156,34 @@ def test_bind_tables_swaps_logical_tables_only(tmp_path):
 
     bound = bind_tables(query, binding, lambda tb: exp.to_table("src_" + tb.logical.replace(".", "_")))
 
+    # Each logical table projects the columns the query names (gl_accounts, none: its first).
     assert bound.sql() == (
         "WITH x AS (SELECT 1 AS n) SELECT c.company_id, x.n, r.y FROM "
-        "(SELECT \"company_id\" AS company_id, \"company_name\" AS company_name, "
-        "\"country_code\" AS country_code, \"currency\" AS currency, \"in_conso_scope\" AS in_conso_scope "
-        "FROM src_ref_companies) AS c, x, registered_extract AS r, "
-        "(SELECT \"gl_account_no\" AS gl_account_no, \"gl_account_name\" AS gl_account_name, "
-        "\"account_class\" AS account_class FROM src_nav_gl_accounts) AS gl_accounts"
+        "(SELECT \"company_id\" AS company_id FROM src_ref_companies) AS c, x, registered_extract AS r, "
+        "(SELECT \"gl_account_no\" AS gl_account_no FROM src_nav_gl_accounts) AS gl_accounts"
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * FROM ref.companies AS c",
+    "SELECT c.* FROM ref.companies AS c",
+    "SELECT c.company_id FROM ref.companies AS c NATURAL JOIN nav.gl_accounts AS a",
+    "SELECT c.company_id FROM ref.companies AS c JOIN ref.fx_rates AS f USING (currency)",
+])
+def test_bind_tables_keeps_every_column_when_some_are_read_without_a_name(tmp_path, text):
+    bound = bind_tables(q(text), lake_binding(tmp_path), lambda tb: exp.to_table("src"))
+
+    assert "AS in_conso_scope" in bound.sql() and "AS country_code" in bound.sql()
+
+
+def test_bind_tables_keeps_a_column_named_anywhere_in_the_query(tmp_path):
+    text = ("SELECT COUNT(*) AS n FROM ref.companies AS c WHERE EXISTS "
+            "(SELECT 1 FROM nav.gl_accounts AS a WHERE a.gl_account_no = c.country_code)")
+
+    bound = bind_tables(q(text), lake_binding(tmp_path), lambda tb: exp.to_table("src"))
+
+    assert bound.sql() == (
+        "SELECT COUNT(*) AS n FROM (SELECT \"country_code\" AS country_code FROM src) AS c "
+        "WHERE EXISTS(SELECT 1 FROM (SELECT \"gl_account_no\" AS gl_account_no FROM src) AS a "
+        "WHERE a.gl_account_no = c.country_code)"
     )

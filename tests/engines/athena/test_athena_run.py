@@ -30,9 +30,7 @@ FROM (
     "company_id" AS company_id,
     "closing_date" AS closing_date,
     "gl_account_no" AS gl_account_no,
-    "currency" AS currency,
-    "balance_lcy" AS balance_lcy,
-    "refreshed_at" AS refreshed_at
+    "balance_lcy" AS balance_lcy
   FROM process_nav.nav_gl_balances
 ) AS b
 WHERE

@@ -86,10 +86,11 @@ def referenced_parameters(query: exp.Expression) -> list[str]:
     return list(seen)
 
 
-def expand_lists(query: exp.Expression, params: Mapping[str, Any]) -> tuple[exp.Expression, dict[str, Any]]:
-    """Replace list-valued placeholders inside ``IN (...)`` by one placeholder per element."""
+def expand_lists(query: exp.Expression, params: Mapping[str, Any], *, copy: bool = True) -> tuple[exp.Expression, dict[str, Any]]:
+    """Replace list-valued placeholders inside ``IN (...)`` by one placeholder per element
+    (in a copy of ``query``, or in ``query`` itself with ``copy=False``)."""
     flat: dict[str, Any] = {}
-    query = query.copy()
+    query = query.copy() if copy else query
     missing = [n for n in referenced_parameters(query) if n not in params]
     if missing:
         raise UsageError(
@@ -137,19 +138,21 @@ _TOKEN = re.compile(r"[:$@]__p(\d+)__")
 _ELEMENT = re.compile(r"^(.+)__(\d+)$")
 
 
-def placeholders(query: exp.Expression, dialect: str, names: list[str] | set[str], *, positional: bool, pretty: bool = True) -> tuple[str, tuple[str, ...]]:
+def placeholders(query: exp.Expression, dialect: str, names: list[str] | set[str], *, positional: bool, pretty: bool = True,
+                 copy: bool = True) -> tuple[str, tuple[str, ...]]:
     """Render ``query`` for ``dialect``; return the text and the placeholder names in the
-    driver's binding order (text order for ``?``, sorted for named placeholders)."""
+    driver's binding order (text order for ``?``, sorted for named placeholders). With
+    ``copy=False`` the query is the caller's own copy, which rendering may change."""
     if not positional:
-        return query.sql(dialect=dialect, pretty=pretty), tuple(sorted(names))
+        return query.sql(dialect=dialect, pretty=pretty, copy=copy), tuple(sorted(names))
     # Give every placeholder occurrence a unique token, render, then read the tokens back in
     # text order: that order is the driver's binding order whatever the generator does.
-    query = query.copy()
+    query = query.copy() if copy else query
     seen: list[str] = []
     for p in query.find_all(exp.Placeholder):
         seen.append(p.name)
         p.set("this", f"__p{len(seen) - 1}__")
-    text = query.sql(dialect=dialect, pretty=pretty)
+    text = query.sql(dialect=dialect, pretty=pretty, copy=False)
     order = [seen[int(m.group(1))] for m in _TOKEN.finditer(text)]
     if len(order) != len(seen):
         raise UsageError("a placeholder was lost or duplicated while rendering the query")
@@ -172,10 +175,14 @@ def render(query: exp.Expression, dialect: str, binding: Binding | None, source:
 
 
 def prepare(query, dialect, binding, source, params, *, positional: bool) -> tuple[str, tuple[str, ...]]:
+    # One copy of the query, made by the first step: the others work on it in place (a large
+    # statement's copies cost more than its rendering).
     if binding is not None and source is not None:
         query = bind_tables(query, binding, source)
-    query, flat = expand_lists(query, params)
-    return placeholders(query, dialect, set(flat), positional=positional)
+        query, flat = expand_lists(query, params, copy=False)
+    else:
+        query, flat = expand_lists(query, params)
+    return placeholders(query, dialect, set(flat), positional=positional, copy=False)
 
 
 def bind(names: tuple[str, ...], params: Mapping[str, Any], *, positional: bool):

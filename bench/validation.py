@@ -103,6 +103,7 @@ def child_breakdown(lake: str, period: str) -> dict:
     from soxauto.period import Period
     from soxauto.validation import validate
     from soxauto.validation.plan import Plan, dataset_name
+    from soxauto.validation.run import dense_rules
     from soxauto.validation.shared import SharedScans
 
     catalog, p = load_catalog(), Period.parse(period)
@@ -123,7 +124,7 @@ def child_breakdown(lake: str, period: str) -> dict:
                 c0 = _cpu()
                 validate(engine, ex, others=extracts, shared=scans)
                 parts[ex.item.id]["validate"] += _cpu() - c0
-                plan = Plan.of(ex.item, members)
+                plan = Plan.of(ex.item, members, dense_rules(engine, ex))
                 for name in [dataset_name(ex.item.id)] + [dataset_name(o) for o in dict.fromkeys(plan.others)]:
                     engine.register(name, extracts[name[3:].upper()].scan())
                 for key, query in [("statement", plan.statement)] + [(_kind(ex.item, q), q.query) for q in plan.parts]:

@@ -25,11 +25,13 @@ class Plan:
 
     _cache: dict[tuple, "Plan"] = {}
 
-    def __init__(self, item: ItemSpec, members: Mapping[str, Member]):
-        self.item, self.members = item, members
+    def __init__(self, item: ItemSpec, members: Mapping[str, Member], dense: frozenset[int] = frozenset()):
+        """``dense``: indices of one-column integer key rules counted by bitmap
+        (``compile.dense_unique_query``) instead of a distinct count in the merged aggregate."""
+        self.item, self.members, self.dense = item, members, dense
         self.dataset = exp.to_table(dataset_name(item.id))
         rules = list(item.tests)
-        self.metrics = [m for i, r in enumerate(rules) for m in c.metrics(i, r, item)]
+        self.metrics = [m for i, r in enumerate(rules) if i not in dense for m in c.metrics(i, r, item)]
         self.samples: dict[str, Any] = {}
         self.folded: set[int] = set()  # tie-outs whose extract side is in the merged aggregate
         parts = []
@@ -63,6 +65,8 @@ class Plan:
         if r.kind == "referential":
             totals, self.samples[r.id] = c.referential_queries(r, self.item, self.dataset, self._source(r, "s"))
             return c.part(i, totals, ["rows", "failing"])
+        if r.kind == "unique" and i in self.dense:
+            return c.part(i, c.dense_unique_query(self.dataset, c.unique_columns(r, self.item)[0]), ["failing"])
         if r.kind == "unique" and len(c.unique_columns(r, self.item)) > 1:
             return c.part(i, c.unique_total_query(self.dataset, c.unique_columns(r, self.item)), ["failing"])
         if r.kind == "first_digit":
@@ -74,9 +78,9 @@ class Plan:
         return member.subquery(alias) if member is not None else None
 
     @classmethod
-    def of(cls, item: ItemSpec, members: Mapping[str, Member]) -> "Plan":
-        key = (id(item), tuple(sorted(members.items())))
+    def of(cls, item: ItemSpec, members: Mapping[str, Member], dense: frozenset[int] = frozenset()) -> "Plan":
+        key = (id(item), tuple(sorted(members.items())), dense)
         plan = cls._cache.get(key)
         if plan is None or plan.item is not item:
-            plan = cls._cache[key] = cls(item, dict(members))
+            plan = cls._cache[key] = cls(item, dict(members), dense)
         return plan

@@ -18,13 +18,6 @@ from soxauto.cli import run
 from soxauto.evidence.canonical import canonical_bytes
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOXAUTO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SOXAUTO_SIGNING_KEY", raising=False)
-    monkeypatch.delenv("SOXAUTO_SIGNING_KEY_FILE", raising=False)
-    return tmp_path / "home"
-
 
 @pytest.fixture
 def lake(tmp_path):

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from evkit import BALANCES, extract_args, make_lake
 from lakekit import D
 
 from soxauto.cli import run
 
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOXAUTO_HOME", str(tmp_path / "home"))
-    for var in ("SOXAUTO_SIGNING_KEY", "SOXAUTO_SIGNING_KEY_FILE"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path / "home"
 
 
 def test_the_same_lake_matches_and_a_changed_cent_differs(home, tmp_path, capsys):

@@ -38,13 +38,6 @@ SCHEMA = pa.schema([("doc", pa.string()), ("amount", pa.decimal128(18, 2)), ("po
                     ("at", pa.timestamp("us")), ("n", pa.int64()), ("empty", pa.string())])
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOXAUTO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SOXAUTO_SIGNING_KEY", raising=False)
-    monkeypatch.delenv("SOXAUTO_SIGNING_KEY_FILE", raising=False)
-    return tmp_path / "home"
-
 
 def test_bounds_from_parquet_statistics_are_the_data_bounds(tmp_path):
     # Two rows per row group: the bounds must combine groups, skip a group of NULLs only, and

@@ -7,14 +7,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from lakekit import D, write_lake
 from soxauto.catalog import load_catalog
-from soxauto.engines.duckdb import DuckDBEngine
 from soxauto.extract import extract
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
+from validkit import SpyEngine
 from soxauto.validation import Outcome, validate
 from soxauto.validation.history import HistoryStore
 
@@ -75,23 +74,6 @@ def balance(account: str, amount: str, refreshed=datetime(2025, 10, 1, 3)):
 def entry(no: int, account: str, amount: str, posted=date(2025, 9, 10)):
     return {"company_id": "EC_NG", "entry_no": no, "gl_account_no": account, "amount": D(amount), "posting_date": posted}
 
-
-class SpyEngine(DuckDBEngine):
-    """The real engine, counting the statements it runs."""
-
-    def __init__(self, *a, **k):
-        super().__init__(*a, **k)
-        self.statements: list[str] = []
-
-    def run(self, query, params):
-        result = super().run(query, params)
-        self.statements.append(result.sql)
-        return result
-
-    def rows(self, query, params):
-        answer, sql = super().rows(query, params)
-        self.statements.append(sql)
-        return answer, sql
 
 
 def run_rules(tmp_path, tables, tests, **kw):

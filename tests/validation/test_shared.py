@@ -9,10 +9,10 @@ from pathlib import Path
 
 from lakekit import D, write_lake
 from soxauto.catalog import load_catalog
-from soxauto.engines.duckdb import DuckDBEngine
 from soxauto.extract import extract
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
+from validkit import SpyEngine
 from soxauto.validation import Outcome, validate
 from soxauto.validation.shared import SharedScans
 
@@ -84,21 +84,6 @@ LEDGER = {
                        entry("EC_KE", 1, "13005", "20.00"), entry("JM_EG", 1, "13005", "70.00")],
 }
 
-
-class SpyEngine(DuckDBEngine):
-    def __init__(self, *a, **k):
-        super().__init__(*a, **k)
-        self.statements: list[str] = []
-
-    def run(self, query, params):
-        result = super().run(query, params)
-        self.statements.append(result.sql)
-        return result
-
-    def rows(self, query, params):
-        answer, sql = super().rows(query, params)
-        self.statements.append(sql)
-        return answer, sql
 
 
 def catalog(tmp_path: Path, items: dict[str, str]):

@@ -85,6 +85,23 @@ def test_rows_give_the_values_of_the_arrow_result(engine):
     assert "$company_id" in sql and "EC_NG" not in sql
 
 
+def test_rows_reuse_a_parsed_statement_but_bind_each_run_afresh(engine):
+    # An item's test statement is the same text for every entity: parsed once, it must still
+    # see each run's values and whatever table is registered under its name at that time.
+    query = q("SELECT COUNT(*) AS n, SUM(d.amount) AS total FROM ds AS d WHERE d.company_id = :company_id")
+    engine.register("ds", pa.table({"company_id": ["EC_NG", "EC_NG", "JM_EG"], "amount": pa.array([D("1.00"), D("2.50"), D("4.00")], pa.decimal128(18, 2))}))
+    first, sql = engine.rows(query, {"company_id": "EC_NG"})
+    other, _ = engine.rows(query, {"company_id": "JM_EG"})
+    engine.unregister("ds")
+    engine.register("ds", pa.table({"company_id": ["EC_NG"], "amount": pa.array([D("9.99")], pa.decimal128(18, 2))}))
+    swapped, again = engine.rows(query, {"company_id": "EC_NG"})
+
+    assert first == [{"n": 2, "total": D("3.50")}]
+    assert other == [{"n": 1, "total": D("4.00")}]
+    assert swapped == [{"n": 1, "total": D("9.99")}]
+    assert again == sql and list(engine._parsed) == [sql]  # one parse for the three runs
+
+
 def test_a_failure_in_rows_is_an_engine_error_naming_the_sql(engine):
     with pytest.raises(EngineError, match="--- SQL ---"):
         engine.rows(q("SELECT CAST(e.company_id AS INTEGER) AS x FROM nav.gl_entries AS e"), {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,38 +12,13 @@ from soxauto.catalog import load_catalog
 from soxauto.extract import extract
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
-from validkit import SpyEngine
+from validkit import SpyEngine, balances_sql, write_balances_item
 from soxauto.validation import Outcome, validate
 from soxauto.validation.history import HistoryStore
 
 P = Period(2025, 9)
 
-BALANCES_ITEM = """\
-id: CR_04
-title: balances
-kind: CR
-control: C-PG-1
-owner: test
-source_systems: [NAV]
-version: 1.0.0
-description: balances
-query: CR_04.sql
-output:
-  - company_id: id
-  - gl_account_no: id
-  - balance_lcy: money
-  - refreshed_at: ts
-critical_columns: [company_id, gl_account_no, balance_lcy]
-key: [gl_account_no]
-tests:
-{tests}
-"""
-BALANCES_SQL = """\
-SELECT b.company_id, b.gl_account_no, b.balance_lcy, b.refreshed_at
-FROM nav.gl_balances AS b
-WHERE b.company_id = :company_id AND b.closing_date = :cutoff
-ORDER BY b.gl_account_no
-"""
+BALANCES_SQL = balances_sql(refreshed_at=True)
 TIE_OUT = """\
   - id: CR_04.tie_out
     kind: source_tie_out
@@ -58,11 +32,10 @@ TIE_OUT = """\
 """
 
 
-def pack(tmp_path: Path, tests: str, sql: str = BALANCES_SQL, item: str = BALANCES_ITEM) -> Path:
+def pack(tmp_path: Path, tests: str, sql: str = BALANCES_SQL) -> Path:
     folder = tmp_path / "pack" / "catalog"
     folder.mkdir(parents=True)
-    (folder / "CR_04.yaml").write_text(item.format(tests=textwrap.indent(textwrap.dedent(tests), "")))
-    (folder / "CR_04.sql").write_text(sql)
+    write_balances_item(folder, "CR_04", tests, sql=sql, refreshed_at=True)
     return folder.parent
 
 
@@ -78,7 +51,7 @@ def entry(no: int, account: str, amount: str, posted=date(2025, 9, 10)):
 
 def run_rules(tmp_path, tables, tests, **kw):
     lake = write_lake(tmp_path / "lake", tables)
-    item = load_catalog(pack(tmp_path, tests, **{k: v for k, v in kw.items() if k in ("sql", "item")})).item("CR_04")
+    item = load_catalog(pack(tmp_path, tests, **{k: v for k, v in kw.items() if k == "sql"})).item("CR_04")
     engine = SpyEngine(lake_binding(lake))
     ex = extract(engine, item, P, "EC_NG")
     engine.statements.clear()

@@ -3,7 +3,6 @@ those of its own per-entity query, and the evidence names the batch that was run
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date
 from pathlib import Path
 
@@ -12,38 +11,13 @@ from soxauto.catalog import load_catalog
 from soxauto.extract import extract
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
-from validkit import SpyEngine
+from validkit import SpyEngine, write_balances_item
 from soxauto.validation import Outcome, validate
 from soxauto.validation.shared import SharedScans
 
 P = Period(2025, 9)
 ENTITIES = ("EC_KE", "EC_NG")
 
-ITEM = """\
-id: {id}
-title: balances
-kind: CR
-control: C-PG-1
-owner: test
-source_systems: [NAV]
-version: 1.0.0
-description: balances
-query: {id}.sql
-output:
-  - company_id: id
-  - gl_account_no: id
-  - balance_lcy: money
-critical_columns: [company_id, gl_account_no, balance_lcy]
-key: [gl_account_no]
-tests:
-{tests}
-"""
-BALANCES = """\
-SELECT b.company_id, b.gl_account_no, b.balance_lcy
-FROM nav.gl_balances AS b
-WHERE b.company_id = :company_id AND b.closing_date = :cutoff
-ORDER BY b.gl_account_no
-"""
 # Per account (grouped) and in total (scalar): the two shapes a tie-out takes.
 BY_ACCOUNT = """\
   - id: {id}.by_account
@@ -90,8 +64,7 @@ def catalog(tmp_path: Path, items: dict[str, str]):
     folder = tmp_path / "pack" / "catalog"
     folder.mkdir(parents=True)
     for item_id, tests in items.items():
-        (folder / f"{item_id}.yaml").write_text(ITEM.format(id=item_id, tests=textwrap.dedent(tests.format(id=item_id))))
-        (folder / f"{item_id}.sql").write_text(BALANCES)
+        write_balances_item(folder, item_id, tests.format(id=item_id))
     return load_catalog(folder.parent)
 
 

@@ -77,6 +77,32 @@ def test_close_matches_recon_and_writes_everything(lake, capsys, isolated_home):
     runs.close()
 
 
+def test_the_tests_source_batches_run_before_the_workers_once_each(lake, capsys, isolated_home, monkeypatch):
+    import threading
+
+    from soxauto.validation import shared
+
+    ran: list[str] = []
+    real = shared._run
+
+    def spy(engine, query, values, entities):
+        ran.append(threading.current_thread().name)
+        return real(engine, query, values, entities)
+
+    monkeypatch.setattr(shared, "_run", spy)
+    code = run(["close", "--lake", str(lake), "--period", "2025-09", "--entities", ENTITY, "JM_EG", "--json"])
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert code == summary["exit_code"] and summary["tests"]["errored"] == 0
+    # every batch ran once, on the main thread before the workers started; none in a worker
+    assert ran and set(ran) == {"MainThread"}
+    assert f"tests' source queries: {len(ran)} batch(es) for 2 entities" in captured.err
+    # and the evidence names the batch a worker's test read
+    tests = read_json(isolated_home / "evidence" / "CR_04_JM_EG_202509" / "tests.json")
+    tie_out = next(r for r in tests["results"] if r["kind"] == "source_tie_out")
+    assert "CROSS JOIN LATERAL" in tie_out["shared"][0]["sql"] and tie_out["outcome"] == "passed"
+
+
 def test_rerun_chains_to_the_previous_run_and_names_changed_fingerprints(lake, capsys, isolated_home, tmp_path):
     copy = tmp_path / "lake"
     shutil.copytree(lake, copy)
@@ -125,6 +151,8 @@ def test_resume_redoes_only_what_is_not_done_or_no_longer_verifies(lake, capsys,
     assert code2 == code and summary["run_id"] == run_id and summary["attempts"] == 2
     assert f"{ENTITY} IPE_31: its package at " in captured.err and "no longer verifies; doing it again" in captured.err
     assert "1 entities, 2 evidence steps and 1 reconciliations to do" in captured.err
+    # the tests' source batches are prepared for the items redone only (one tie-out each)
+    assert "tests' source queries: 2 batch(es) for 1 entities" in captured.err
     redone = {s["item"] for s in summary["steps"] if s["ledger_seq"] and s["ledger_seq"] > 12}
     assert redone == {"IPE_10", "IPE_31"}
     assert figures(summary["reconciliation"]) == figures(full["reconciliation"])

@@ -68,11 +68,17 @@ def catalog(tmp_path: Path, items: dict[str, str]):
     return load_catalog(folder.parent)
 
 
-def run_all(tmp_path, items: dict[str, str], tables=LEDGER, entities=ENTITIES, shared=True):
-    """entity -> rule id -> result, every item of ``items`` for every entity; and the engine."""
+def run_all(tmp_path, items: dict[str, str], tables=LEDGER, entities=ENTITIES, shared=True, prepare=False):
+    """entity -> rule id -> result, every item of ``items`` for every entity; and the engine.
+    ``prepare``: the batches are run first on an engine of their own, as a close does."""
     cat = catalog(tmp_path, items)
     scans = SharedScans(entities, cat.extractable()) if shared else None
-    engine = SpyEngine(lake_binding(write_lake(tmp_path / "lake", tables)))
+    binding = lake_binding(write_lake(tmp_path / "lake", tables))
+    if prepare:
+        with SpyEngine(binding) as first:
+            assert scans.prepare(first, P) == len([s for s in first.statements if "LATERAL" in s]) > 0
+            assert scans.prepare(first, P) == 0  # each batch runs once
+    engine = SpyEngine(binding)
     out: dict[str, dict] = {}
     for company in ("EC_KE", "EC_NG"):
         for item in cat.extractable():
@@ -151,3 +157,16 @@ def test_a_failing_batch_falls_back_to_the_per_entity_statement(tmp_path):
         assert r["CR_04.by_account"].shared == ()
     assert results["EC_NG"]["CR_04.by_account"].outcome is Outcome.PASSED
     assert results["EC_KE"]["CR_04.by_account"].outcome is Outcome.FAILED
+
+
+def test_batches_prepared_before_the_workers_give_the_same_verdicts_and_evidence(tmp_path):
+    lazy, _ = run_all(tmp_path / "a", {"CR_04": BY_ACCOUNT + TOTAL})
+    prepared, engine = run_all(tmp_path / "b", {"CR_04": BY_ACCOUNT + TOTAL}, prepare=True)
+    # the worker's engine reads the prepared batches: it runs no source query of its own
+    assert not [s for s in engine.statements if "LATERAL" in s or "gl_entries" in s]
+    assert verdicts(prepared) == verdicts(lazy)
+    assert prepared["EC_KE"]["CR_04.total"].outcome is Outcome.FAILED
+    for company in ENTITIES:
+        for rule in ("CR_04.by_account", "CR_04.total"):
+            (got,), (want,) = prepared[company][rule].shared, lazy[company][rule].shared
+            assert got == dict(want, sql=want["sql"].replace(str(tmp_path / "a"), str(tmp_path / "b")))

@@ -68,10 +68,13 @@ def fingerprint_changes(steps: list[dict], previous_steps: list[dict]) -> dict:
 
 
 def summary(run: dict, steps: list[dict], recon: dict, *, status: str, exit_code: int, previous: dict | None,
-            previous_steps: list[dict], store: Path, reports: Path, run_store: str, attempt_seconds: float) -> dict:
+            previous_steps: list[dict], store: Path, reports: Path, run_store: str, attempt_seconds: float,
+            sources_seconds: float = 0.0) -> dict:
+    """``sources_seconds``: the tests' shared source batches, run before the workers in this
+    attempt (``close.run.prepare_sources``); part of the test stage."""
     from ..config import BY_KEY, mask
 
-    stages = {"extract": 0.0, "test": 0.0, "evidence": 0.0, "reconcile": 0.0}
+    stages = {"extract": 0.0, "test": sources_seconds, "evidence": 0.0, "reconcile": 0.0}
     tests = {"passed": 0, "failed": 0, "errored": 0}
     for s in steps:
         for k, v in (s["timings"] or {}).items():

@@ -41,6 +41,7 @@ from ..catalog.model import ItemSpec
 from ..engines.base import Engine
 from ..engines.render import referenced_parameters
 from ..errors import SoxautoError
+from ..period import Period
 from . import compile as c
 
 ENTITY, ENTITY_ID = "_entity", "_entity_id"
@@ -126,7 +127,8 @@ class SharedScans:
         self._members: dict[tuple[int, str], tuple[_Group, tuple] | None] = {}
         self._batches: dict[tuple, tuple[threading.Lock, list]] = {}
         self._registered: "weakref.WeakKeyDictionary[Any, dict[str, int]]" = weakref.WeakKeyDictionary()
-        for item in items:
+        self._items = tuple(items)
+        for item in self._items:
             self.layout(item)
 
     def layout(self, item: ItemSpec) -> dict[str, tuple[_Group, tuple]]:
@@ -157,10 +159,33 @@ class SharedScans:
             group = self._groups[signature] = _Group(signature, base)
         return group, tuple(group.add(query).items())
 
+    def prepare(self, engine: Engine, period: Period) -> int:
+        """Run now, on ``engine``, every batch the laid-out items need for ``period``; returns
+        how many ran. A close does this before its workers start, on an engine with every
+        core: otherwise the first worker to need a batch runs it on its one thread while the
+        others, needing the same batch, wait. A batch that fails is kept as failed, as in
+        ``resolve``."""
+        ran = 0
+        for item in self._items:
+            for entity in self.entities:
+                params = item.bind(period, entity)
+                for group, _ in self.layout(item).values():
+                    ran += self._batch(engine, group, params)[2]
+        return ran
+
     def resolve(self, engine: Engine, entry: tuple[_Group, tuple], params: Mapping[str, Any]) -> tuple[Member, Batch]:
         """The batch holding a rule's rows for these parameters, run once (other threads
         asking for it wait), registered on ``engine`` under the returned member's table."""
         group, columns = entry
+        name, batch, _ = self._batch(engine, group, params)
+        if isinstance(batch, SoxautoError):
+            raise batch
+        self._register(engine, name, batch)
+        return Member(name, columns), batch
+
+    def _batch(self, engine: Engine, group: _Group, params: Mapping[str, Any]) -> tuple[str, Batch | SoxautoError, bool]:
+        """The group's batch for these parameters (run on ``engine`` if no one has yet); True
+        when this call ran it."""
         with self._lock:
             name, query, names = group.freeze()
         values = {n: params[n] for n in names}
@@ -168,13 +193,10 @@ class SharedScans:
         with self._lock:
             lock, slot = self._batches.setdefault(key, (threading.Lock(), []))
         with lock:
-            if not slot:
-                slot.append(_run(engine, query, values, self.entities))
-        batch = slot[0]
-        if isinstance(batch, SoxautoError):
-            raise batch
-        self._register(engine, name, batch)
-        return Member(name, columns), batch
+            if slot:
+                return name, slot[0], False
+            slot.append(_run(engine, query, values, self.entities))
+        return name, slot[0], True
 
     def _register(self, engine: Engine, name: str, batch: Batch) -> None:
         # Registered once per connection and kept: each entity's statement filters its group.

@@ -1,9 +1,12 @@
 """Benchmark (issue: C&A tests).
 
 1. All items, one period, all entities: extraction time vs the time the C&A tests add on top
-   (target: tests <= 30 % of extraction), in one child process with its peak memory; the tests
-   run as the close runs them (source queries batched over the entities, ``SharedScans``) and,
-   in another child for comparison, with each entity's own source queries.
+   (target: tests <= 30 % of extraction), in one child process with its peak memory, one
+   engine and its entities one after another; the tests batch their source queries over the
+   entities as the close does (``SharedScans``) and, in another child for comparison, run each
+   entity's own source queries. Then in the close's own shape (two workers with an engine of
+   one DuckDB thread each), ``--pairs`` runs with the tests and without, alternated: the wall
+   and CPU time the tests add to a close.
    A third child breaks the tests' cost down (CPU, summed over the entities): each shared
    batch, and per item each part of its statement (by rule kind), the whole statement, and
    everything else validate() does (registration, history, results).
@@ -12,7 +15,7 @@
    pandera. Data: the CR_03 extracts of every entity (GL entries up to the cutoff), rules:
    critical columns not null, key unique, allowed values, recomputation, first digit.
 
-    .venv/bin/python bench/validation.py --lake DIR [--period YYYY-MM]
+    .venv/bin/python bench/validation.py --lake DIR [--period YYYY-MM] [--pairs N]
 
 Compare ratios within one run: the machine is shared and noisy.
 """
@@ -88,6 +91,79 @@ def child_close(lake: str, period: str, shared: bool = True) -> dict:
             "tests_cpu_pct_of_extract": round(100 * cpu["tests"] / cpu["extract"], 1),
             "per_item_ms": {k: {"extract": round(1000 * x), "tests": round(1000 * t)} for k, (x, t) in per_item.items()},
             "outcomes": outcomes}
+
+
+def child_workers(lake: str, period: str, tests: bool = True, workers: int = 2) -> dict:
+    """The close's own shape (``close.run``): the tests' shared source batches first, on every
+    core; then ``workers`` threads, each with its own engine of cpu_count // workers DuckDB
+    threads, taking entities from a queue; per entity, each item is extracted (with the items
+    its tests compare with), then tested as ``close.entity`` does, without the evidence and
+    reconciliation stages. Run once with the tests and once without: the difference is the
+    wall and CPU time the tests add to a close."""
+    import queue
+    import tempfile
+    import threading
+    from soxauto.catalog import load_catalog
+    from soxauto.engines.duckdb import DuckDBEngine
+    from soxauto.extract import entities_in_scope, extract
+    from soxauto.lake.binding import lake_binding
+    from soxauto.period import Period
+    from soxauto.validation import Outcome, validate
+    from soxauto.validation.history import HistoryStore
+    from soxauto.validation.shared import SharedScans
+
+    catalog, p, binding = load_catalog(), Period.parse(period), lake_binding(lake)
+    items = catalog.extractable()
+    others = {i.id: sorted({r.get("other") for r in i.tests if r.kind == "cross_source"}) for i in items}
+    with DuckDBEngine(binding) as engine:
+        entities = entities_in_scope(engine)
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for e in entities:
+        todo.put(e)
+    outcomes = {o.value: 0 for o in Outcome}
+    guard, errors = threading.Lock(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        history = HistoryStore(Path(tmp) / "h.jsonl")
+        t0, c0 = time.perf_counter(), _cpu()
+        scans = SharedScans(entities, items) if tests else None
+        if scans is not None:  # as close.run.prepare_sources: the batches first, on every core
+            with DuckDBEngine(binding, threads=os.cpu_count() or 1) as engine:
+                scans.prepare(engine, p)
+
+        def worker() -> None:
+            try:
+                with DuckDBEngine(binding, threads=max(1, (os.cpu_count() or 2) // workers)) as engine:
+                    while True:
+                        try:
+                            company = todo.get_nowait()
+                        except queue.Empty:
+                            return
+                        fresh: dict = {}
+                        for item in items:
+                            for name in (item.id, *others[item.id]):
+                                if name not in fresh:
+                                    fresh[name] = extract(engine, catalog.item(name), p, company)
+                            if tests:
+                                checked = validate(engine, fresh[item.id], others={o: fresh[o] for o in others[item.id]},
+                                                   history=history, shared=scans)
+                                with guard:
+                                    for r in checked.results:
+                                        outcomes[r.outcome.value] += 1
+            except BaseException as e:  # noqa: BLE001  reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return {"wall_seconds": round(time.perf_counter() - t0, 3), "cpu_seconds": round(_cpu() - c0, 3), "outcomes": outcomes}
+
+
+def child_workers_extract(lake: str, period: str) -> dict:
+    return child_workers(lake, period, tests=False)
 
 
 def child_close_per_entity(lake: str, period: str) -> dict:
@@ -255,6 +331,7 @@ def main() -> None:
     ap.add_argument("--lake", required=True)
     ap.add_argument("--period", default="latest")
     ap.add_argument("--child")
+    ap.add_argument("--pairs", type=int, default=2, help="close-shaped runs with and without the tests")
     args = ap.parse_args()
     if args.period == "latest":
         import json as _j
@@ -262,6 +339,7 @@ def main() -> None:
         args.period = max(r["period"] for r in truth["results"])
     if args.child:
         print(json.dumps({"close": child_close, "close_per_entity": child_close_per_entity, "breakdown": child_breakdown,
+                          "workers": child_workers, "workers_extract": child_workers_extract,
                           "soxauto": child_soxauto, "pandas": child_pandas, "pandera": child_pandera}[args.child](args.lake, args.period)))
         return
     report = {"lake": args.lake, "period": args.period}
@@ -272,6 +350,16 @@ def main() -> None:
         print(f"  CPU: extraction {c['extract_cpu_seconds']} s, C&A tests {c['tests_cpu_seconds']} s = {c['tests_cpu_pct_of_extract']} %")
         print("  per item, ms summed over entities (extraction / tests): "
               + ", ".join(f"{k} {v['extract']}/{v['tests']}" for k, v in c["per_item_ms"].items()))
+    # As the close runs (two workers, one DuckDB thread each): runs with and without the tests,
+    # alternated, so that the machine's load falls on both alike.
+    pairs = [(run_child("workers_extract", args.lake, args.period), run_child("workers", args.lake, args.period))
+             for _ in range(args.pairs)]
+    report["workers"] = [{"extract_only": x, "with_tests": w} for x, w in pairs]
+    for x, w in pairs:
+        added, added_cpu = w["wall_seconds"] - x["wall_seconds"], w["cpu_seconds"] - x["cpu_seconds"]
+        print(f"as the close runs (2 workers): extraction alone {x['wall_seconds']} s wall / {x['cpu_seconds']} s CPU, "
+              f"with the tests {w['wall_seconds']} s / {w['cpu_seconds']} s: the tests add {100 * added / x['wall_seconds']:.1f} % "
+              f"wall, {100 * added_cpu / x['cpu_seconds']:.1f} % CPU, outcomes {w['outcomes']}")
     report["breakdown"] = b = run_child("breakdown", args.lake, args.period)
     print(f"breakdown (CPU ms over the entities): shared batches {b['batches_total_ms']}, "
           + ", ".join(f"{k} {v}" for k, v in b["by_kind_ms"].items()))

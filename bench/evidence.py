@@ -77,7 +77,7 @@ def run(lake: Path, period: Period, store: Path) -> dict:
                 tp = time.perf_counter()
                 with begin_package(store, result) as draft:  # writes data.parquet (+ fingerprint alongside)
                     t2 = time.perf_counter()
-                    needed = sorted({r.get("other") for r in item.tests if r.kind == "cross_source"})
+                    needed = item.compared_with
                     others = {o: extract(engine, catalog.item(o), period, entity) for o in needed}
                     tests = validate(engine, result, others=others, history=history)
                     t3 = time.perf_counter()

@@ -114,7 +114,7 @@ def child_workers(lake: str, period: str, tests: bool = True, workers: int = 2) 
 
     catalog, p, binding = load_catalog(), Period.parse(period), lake_binding(lake)
     items = catalog.extractable()
-    others = {i.id: sorted({r.get("other") for r in i.tests if r.kind == "cross_source"}) for i in items}
+    others = {i.id: i.compared_with for i in items}
     with DuckDBEngine(binding) as engine:
         entities = entities_in_scope(engine)
     todo: queue.SimpleQueue[str] = queue.SimpleQueue()

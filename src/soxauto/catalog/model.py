@@ -82,6 +82,11 @@ class ItemSpec:
     def money_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.output if c.type in ("money", "rate"))
 
+    @property
+    def compared_with(self) -> tuple[str, ...]:
+        """The items its cross-source tests compare it with (their extracts are its tests' input)."""
+        return tuple(sorted({r.get("other") for r in self.tests if r.kind == "cross_source"}))
+
     def bind(self, period: Period, company_id: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The parameters of one run: standard ones, then catalog defaults, then overrides."""
         values: dict[str, Any] = dict(period.parameters())

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         catalog = load_catalog(pack)
         spec = catalog.item(item)
         p = Period.parse(period)
-        needed = sorted({r.get("other") for r in spec.tests if r.kind == "cross_source"})
+        needed = spec.compared_with
         with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
             result = extract(engine, spec, p, entity)
             others = {o: extract(engine, catalog.item(o), p, entity) for o in needed}

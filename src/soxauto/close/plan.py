@@ -67,7 +67,7 @@ def make_plan(engine: Engine, catalog: Catalog, pack: ReconPack, period: Period,
     """Entities in scope (``ref.companies.in_conso_scope``, or ``only``) and every extractable item."""
     scope = tuple(entities(engine, only))
     items = tuple(i.id for i in catalog.extractable())
-    others = {i: tuple(sorted({r.get("other") for r in catalog.item(i).tests if r.kind == "cross_source"})) for i in items}
+    others = {i: catalog.item(i).compared_with for i in items}
     recon_items = tuple(i for i in items if i in set(pack.items))
     return ClosePlan(period, scope, items, recon_items, {k: v for k, v in others.items() if v})
 

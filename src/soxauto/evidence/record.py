@@ -41,7 +41,7 @@ def record(engine: Engine, catalog: Catalog, item_id: str, period: Period, compa
              execution_id=result.query.execution_id, elapsed_ms=int(round(result.query.elapsed_seconds * 1000)))
     log.step("extract.done", rows=result.row_count)
     with begin_package(store, result, log=log, csv_max_rows=csv_max_rows) as draft:
-        needed = sorted({r.get("other") for r in spec.tests if r.kind == "cross_source"})
+        needed = spec.compared_with
         others = {}
         for other in needed:
             others[other] = extract(engine, catalog.item(other), period, company_id)

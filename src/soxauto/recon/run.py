@@ -281,7 +281,7 @@ def run_period(engine: Engine, catalog: Catalog, period: Period, scope: Sequence
     for ent in scope:
         t0 = time.perf_counter()
         extracts = {i: extract(engine, catalog.item(i), period, ent.company_id) for i in pack.items}
-        others = sorted({r.get("other") for i in pack.items for r in catalog.item(i).tests if r.kind == "cross_source"} - set(extracts))
+        others = sorted({o for i in pack.items for o in catalog.item(i).compared_with} - set(extracts))
         extra = {o: extract(engine, catalog.item(o), period, ent.company_id) for o in others}
         t1 = time.perf_counter()
         _step(on_step, "extract", ent.company_id, t1 - t0)

@@ -167,10 +167,10 @@ class SharedScans:
         ``resolve``."""
         ran = 0
         for item in self._items:
-            for entity in self.entities:
+            groups = [group for group, _ in self.layout(item).values()]
+            for entity in self.entities if groups else ():
                 params = item.bind(period, entity)
-                for group, _ in self.layout(item).values():
-                    ran += self._batch(engine, group, params)[2]
+                ran += sum(self._batch(engine, group, params)[2] for group in groups)
         return ran
 
     def resolve(self, engine: Engine, entry: tuple[_Group, tuple], params: Mapping[str, Any]) -> tuple[Member, Batch]:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from .catalog import ItemSpec
 from .engines.base import Engine, QueryResult
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .period import Period
 from .stream import BATCH_ROWS, SPOOL_ROWS, Spooled, at_scale, cast_to_contract, check_columns, first_rows, rest
 from .stream import spool as spool_extract
@@ -142,6 +142,15 @@ def entities_in_scope(engine: Engine) -> list[str]:
     )
     table = engine.run(query, {}).table
     return [str(v) for v in table.column("company_id").to_pylist()]
+
+
+def check_in_scope(wanted, scope) -> None:
+    """Refuse a company id that is not in scope: extracted anyway, it would be an empty extract
+    whose tests all pass (a mistyped entity must not look like a clean one)."""
+    unknown = [e for e in wanted if e not in scope]
+    if unknown:
+        raise UsageError(f"entity {unknown[0]} is not in ref.companies with in_conso_scope"
+                         f"{did_you_mean(unknown[0], scope)}; in scope: {', '.join(scope)}")
 
 
 def latest_period(engine: Engine) -> Period:

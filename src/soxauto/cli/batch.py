@@ -17,7 +17,7 @@ from rich.table import Table
 from ..catalog import load_catalog
 from ..engines import connect
 from ..errors import UsageError
-from ..extract import entities_in_scope, extract_all, latest_period
+from ..extract import check_in_scope, entities_in_scope, extract_all, latest_period
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
 
@@ -43,9 +43,7 @@ def register(app: typer.Typer) -> None:
         with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
             p = latest_period(engine) if period == "latest" else Period.parse(period)
             scope = entities_in_scope(engine)
-            unknown = [e for e in entity if e not in scope]
-            if unknown:
-                raise UsageError(f"entity {unknown[0]} is not in ref.companies with in_conso_scope; in scope: {', '.join(scope)}")
+            check_in_scope(entity, scope)
             entities = list(entity) or scope
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=console, disable=as_json or not console.is_terminal) as progress:

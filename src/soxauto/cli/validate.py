@@ -13,7 +13,7 @@ from rich.table import Table
 from ..catalog import load_catalog
 from ..engines import connect
 from ..errors import UsageError
-from ..extract import extract
+from ..extract import check_in_scope, entities_in_scope, extract, latest_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
     @app.command("validate")
     def validate_cmd(
         item: str = typer.Argument(..., help="Catalog item id, e.g. IPE_08."),
-        period: str = typer.Option(..., "--period", help="YYYY-MM"),
+        period: str = typer.Option("latest", "--period", help="YYYY-MM, or 'latest' for the lake's latest month-end."),
         entity: str = typer.Option(..., "--entity", help="Company id, e.g. EC_NG."),
         lake: Optional[Path] = typer.Option(None, "--lake", help="Lake folder (embedded DuckDB binding)."),
         binding: Optional[Path] = typer.Option(None, "--binding", help="Binding file instead of --lake."),
@@ -40,9 +40,10 @@ def register(app: typer.Typer) -> None:
             raise UsageError("give exactly one of --lake DIR or --binding FILE")
         catalog = load_catalog(pack)
         spec = catalog.item(item)
-        p = Period.parse(period)
         needed = spec.compared_with
         with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+            p = latest_period(engine) if period == "latest" else Period.parse(period)
+            check_in_scope([entity], entities_in_scope(engine))
             result = extract(engine, spec, p, entity)
             others = {o: extract(engine, catalog.item(o), p, entity) for o in needed}
             outcome = validate(engine, result, others=others, history=HistoryStore(home() / "history.jsonl"), sample_size=sample)

@@ -27,6 +27,7 @@ from sqlglot import exp
 from ..catalog.model import Catalog
 from ..engines.base import Engine
 from ..errors import UsageError
+from ..extract import check_in_scope
 from ..period import Period
 from . import keyjoin as kj
 from .bridges import overlap_problems, overlap_query
@@ -68,12 +69,7 @@ def entities(engine: Engine, only: Sequence[str] = ()) -> list[EntityRef]:
              .where(exp.column("in_conso_scope")).order_by("company_id"))
     rows = engine.run(query, {}).table.to_pylist()
     scope = [EntityRef(r["company_id"], r["country_code"], r["currency"]) for r in rows]
-    unknown = [e for e in only if e not in {s.company_id for s in scope}]
-    if unknown:
-        from ..errors import did_you_mean
-
-        raise UsageError(f"entity {unknown[0]} is not in ref.companies with in_conso_scope"
-                         f"{did_you_mean(unknown[0], [s.company_id for s in scope])}; in scope: {', '.join(s.company_id for s in scope)}")
+    check_in_scope(only, [s.company_id for s in scope])
     return [s for s in scope if not only or s.company_id in only]
 
 

@@ -29,9 +29,15 @@ BALANCES = [
 ]
 
 
+COMPANIES = [
+    {"company_id": c, "company_name": c, "country_code": c[-2:], "currency": cur, "in_conso_scope": True}
+    for c, cur in (("EC_NG", "NGN"), ("JM_EG", "EGP"), ("EC-NG_2", "NGN"))
+]
+
+
 @pytest.fixture
 def lake(tmp_path):
-    return write_lake(tmp_path / "lake", {"nav.gl_balances": BALANCES})
+    return write_lake(tmp_path / "lake", {"nav.gl_balances": BALANCES, "ref.companies": COMPANIES})
 
 
 def extract_args(lake, out, item="CR_04", entity="EC_NG"):
@@ -107,3 +113,14 @@ def test_a_company_id_with_a_dash_is_accepted(lake, tmp_path, capsys):
     assert summary["row_count"] == 0
     assert summary["control_totals"] == {"balance_lcy": "0.00"}
     assert (tmp_path / "out" / "CR_04_EC-NG_2_202509.parquet").is_file()
+
+
+def test_an_entity_not_in_scope_is_refused_and_no_evidence_is_written(lake, tmp_path, capsys, isolated_home):
+    # Extracted anyway, a mistyped company would give an empty extract, all tests passed and a
+    # signed evidence package for a company that does not exist.
+    code = run(extract_args(lake, tmp_path / "out", entity="EC_NGA"))
+    captured = capsys.readouterr()
+    assert code == 3 and captured.out == ""
+    assert "entity EC_NGA is not in ref.companies with in_conso_scope; did you mean 'EC_NG'?" in captured.err
+    assert not (tmp_path / "out").exists()
+    assert not (isolated_home / "evidence").exists()

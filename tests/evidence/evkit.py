@@ -29,8 +29,12 @@ ARTIFACTS = ["context.json", "data.csv", "data.parquet", "index.html", "log.json
              "profile.json", "query.canonical.sql", "query.sql", "tests.json"]
 
 
+COMPANIES = [{"company_id": c, "company_name": c, "country_code": c[-2:], "currency": cur, "in_conso_scope": True}
+             for c, cur in (("EC_NG", "NGN"), ("JM_EG", "EGP"))]
+
+
 def make_lake(root: Path, balances=BALANCES) -> Path:
-    return write_lake(root, {"nav.gl_balances": balances, "nav.gl_entries": ENTRIES})
+    return write_lake(root, {"nav.gl_balances": balances, "nav.gl_entries": ENTRIES, "ref.companies": COMPANIES})
 
 
 def extract_args(lake: Path, out: Path, item: str = "CR_04", entity: str = "EC_NG") -> list[str]:

@@ -20,6 +20,7 @@ from ..engines import connect
 from ..evidence.package import CSV_MAX_ROWS
 from ..evidence.record import record
 from ..evidence.store import evidence_store
+from ..extract import check_in_scope, entities_in_scope
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
@@ -64,6 +65,7 @@ def register(app: typer.Typer) -> None:
             overrides[name.strip()] = value
         bound = load_binding(binding) if binding else lake_binding(lake)
         with connect(bound) as engine:
+            check_in_scope([entity], entities_in_scope(engine))
             done = record(engine, catalog, spec.id, p, entity, store=evidence_store(), overrides=overrides,
                           history=HistoryStore(home() / "history.jsonl"), csv_max_rows=csv_max_rows, out=out)
         result, package, path = done.extract, done.package, done.parquet

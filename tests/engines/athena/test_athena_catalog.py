@@ -9,6 +9,8 @@ import pytest
 import sqlglot
 import yaml
 from athenakit import OUTPUT, REGION, Hooks, column, execution_ids, make_engine, queue_result, varchar
+from moto.athena.models import athena_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
@@ -57,13 +59,16 @@ def binding_file(tmp_path: Path) -> Path:
         "engine": "athena",
         "connection": {"region": REGION, "output": OUTPUT, "unload": "never"},
         "tables": {"nav.gl_balances": {"location": "process_central_fin_dwh.nav_gl_balances",
-                                       "columns": {"balance_lcy": "balance_lcy_amt"}}},
+                                       "columns": {"balance_lcy": "balance_lcy_amt"}},
+                   "ref.companies": {"location": "process_central_fin_dwh.ref_companies"}},
     }), "utf-8")
     return path
 
 
 def test_a_full_extract_through_athena_writes_a_valid_evidence_package(tmp_path, capsys, isolated_home):
-    queue_result(BALANCE_COLUMNS, BALANCE_ROWS)  # moto runs no SQL: this is CR_04's answer
+    # moto runs no SQL: the answers, in order, to the entity's scope check and to CR_04
+    queue_result([varchar("company_id")], [("EC_NG",), ("JM_EG",)])
+    queue_result(BALANCE_COLUMNS, BALANCE_ROWS)
 
     code = run(["extract", "CR_04", "--period", "2025-09", "--entity", "EC_NG", "--binding",
                 str(binding_file(tmp_path)), "--out", str(tmp_path / "out"), "--json"])
@@ -73,7 +78,9 @@ def test_a_full_extract_through_athena_writes_a_valid_evidence_package(tmp_path,
     summary = json.loads(out.out)
     assert summary["row_count"] == 2 and summary["control_totals"] == {"balance_lcy": "-1249.90"}
     package = Path(summary["evidence"]["path"])
-    qid = execution_ids()[0]
+    scope_check, qid = execution_ids()[:2]  # then the C&A statements
+    checked = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions[scope_check].query
+    assert "FROM process_central_fin_dwh.ref_companies" in checked and "in_conso_scope" in checked
     context = json.loads((package / "context.json").read_text("utf-8"))
     assert context["engine"] == {"name": "athena", "version": "Athena engine version 3"}
     assert context["query"]["execution_id"] == qid

@@ -153,15 +153,29 @@ def check_in_scope(wanted, scope) -> None:
                          f"{did_you_mean(unknown[0], scope)}; in scope: {', '.join(scope)}")
 
 
-def latest_period(engine: Engine) -> Period:
-    """The latest month-end present in ``nav.gl_balances``: the period a demo closes."""
+def resolve_period(engine: Engine, text: str | None) -> Period:
+    """The period a command works on: ``latest`` (or None) is the latest month-end in
+    ``nav.gl_balances``; a YYYY-MM must be one of its month-ends. A month the lake holds no
+    balances for (a typo, or data not loaded yet) would give empty extracts whose tests all
+    pass, so it is refused, with the month-ends the lake has."""
     from sqlglot import exp
 
-    query = exp.select(exp.Max(this=exp.column("closing_date")).as_("d")).from_(exp.to_table("nav.gl_balances"))
-    value = engine.run(query, {}).table.column("d")[0].as_py()
-    if value is None:
-        raise UsageError("nav.gl_balances is empty: no period to close")
-    return Period(value.year, value.month)
+    wanted = None if text in (None, "latest") else Period.parse(text)  # malformed: refused before any query
+    closing = exp.column("closing_date")
+    cols = [exp.Min(this=closing).as_("first"), exp.Max(this=closing.copy()).as_("last")]
+    if wanted is not None:
+        at = exp.EQ(this=closing.copy(), expression=exp.Placeholder(this="cutoff"))
+        cols.append(exp.Sum(this=exp.case().when(at, exp.Literal.number(1)).else_(exp.Literal.number(0))).as_("at_cutoff"))
+    query = exp.select(*cols).from_(exp.to_table("nav.gl_balances"))
+    row = engine.run(query, {"cutoff": wanted.cutoff} if wanted else {}).table.to_pylist()[0]
+    if row["last"] is None:
+        raise UsageError("nav.gl_balances is empty: the lake has no month-end to work on")
+    if wanted is None:
+        return Period(row["last"].year, row["last"].month)
+    if not row["at_cutoff"]:
+        raise UsageError(f"the lake has no GL balances at {wanted.cutoff.isoformat()}, so nothing to extract for {wanted}: "
+                         f"nav.gl_balances has month-ends from {row['first'].isoformat()} to {row['last'].isoformat()}")
+    return wanted
 
 
 def extract_all(engine: Engine, items, period: Period, entities, out_dir: str | Path, on_done=None) -> list[ExtractSummary]:

@@ -172,6 +172,15 @@ def test_resume_refusals(lake, capsys, isolated_home):
     assert f"run {done['run_id']} is already completed; nothing to resume" in capsys.readouterr().err
 
 
+def test_a_month_the_lake_has_no_balances_for_is_refused_before_a_run_starts(lake, capsys, isolated_home):
+    # A typo or a month not loaded yet would close empty extracts whose tests all pass.
+    assert run(["close", "--lake", str(lake), "--period", "2024-09"]) == 3
+    assert ("the lake has no GL balances at 2024-09-30, so nothing to extract for 2024-09: "
+            "nav.gl_balances has month-ends from 2025-08-31 to 2025-09-30") in capsys.readouterr().err
+    assert not (isolated_home / "runs.sqlite").exists() or store_of(isolated_home).runs() == []
+    assert not (isolated_home / "evidence").exists()
+
+
 def test_a_failed_step_fails_the_run_and_resume_finishes_it(lake, capsys, isolated_home, tmp_path):
     copy = tmp_path / "lake"
     shutil.copytree(lake, copy)

@@ -60,3 +60,11 @@ def test_an_entity_not_in_scope_is_refused_not_passed_on_an_empty_extract(lake, 
     captured = capsys.readouterr()
     assert code == 3 and captured.out == ""
     assert "entity EC_NGA is not in ref.companies with in_conso_scope; did you mean 'EC_NG'?" in captured.err
+
+
+def test_a_month_the_lake_has_no_balances_for_is_refused(lake, capsys):
+    code = run(["validate", "IPE_08", "--period", "2025-10", "--entity", "EC_NG", "--lake", str(lake)])
+    captured = capsys.readouterr()
+    assert code == 3 and captured.out == ""
+    assert ("the lake has no GL balances at 2025-10-31, so nothing to extract for 2025-10: "
+            "nav.gl_balances has month-ends from 2025-08-31 to 2025-09-30") in captured.err

@@ -17,7 +17,7 @@ from rich.table import Table
 from ..catalog import load_catalog
 from ..engines import connect
 from ..errors import UsageError
-from ..extract import check_in_scope, entities_in_scope, extract_all, latest_period
+from ..extract import check_in_scope, entities_in_scope, extract_all, resolve_period
 from ..lake.binding import lake_binding, load_binding
 from ..period import Period
 
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         t0 = time.perf_counter()
         with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
-            p = latest_period(engine) if period == "latest" else Period.parse(period)
+            p = resolve_period(engine, period)
             scope = entities_in_scope(engine)
             check_in_scope(entity, scope)
             entities = list(entity) or scope

@@ -20,10 +20,9 @@ from ..engines import connect
 from ..evidence.package import CSV_MAX_ROWS
 from ..evidence.record import record
 from ..evidence.store import evidence_store
-from ..extract import check_in_scope, entities_in_scope
+from ..extract import check_in_scope, entities_in_scope, resolve_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
-from ..period import Period
 from ..validation.history import HistoryStore
 
 # The company id becomes part of the extract's file name: nothing that could leave the folder.
@@ -34,7 +33,7 @@ def register(app: typer.Typer) -> None:
     @app.command("extract")
     def extract_cmd(
         item: str = typer.Argument(..., help="Catalog item id, e.g. IPE_08."),
-        period: str = typer.Option(..., "--period", help="YYYY-MM"),
+        period: str = typer.Option("latest", "--period", help="YYYY-MM, or 'latest' for the lake's latest month-end."),
         entity: str = typer.Option(..., "--entity", help="Company id, e.g. EC_NG."),
         lake: Optional[Path] = typer.Option(None, "--lake", help="Lake folder (embedded DuckDB binding)."),
         binding: Optional[Path] = typer.Option(None, "--binding", help="Binding file instead of --lake."),
@@ -56,7 +55,6 @@ def register(app: typer.Typer) -> None:
             raise UsageError("give exactly one of --lake DIR or --binding FILE")
         catalog = load_catalog(pack)
         spec = catalog.item(item)
-        p = Period.parse(period)
         overrides = {}
         for text in param:
             name, sep, value = text.partition("=")
@@ -65,6 +63,7 @@ def register(app: typer.Typer) -> None:
             overrides[name.strip()] = value
         bound = load_binding(binding) if binding else lake_binding(lake)
         with connect(bound) as engine:
+            p = resolve_period(engine, period)
             check_in_scope([entity], entities_in_scope(engine))
             done = record(engine, catalog, spec.id, p, entity, store=evidence_store(), overrides=overrides,
                           history=HistoryStore(home() / "history.jsonl"), csv_max_rows=csv_max_rows, out=out)

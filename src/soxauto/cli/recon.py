@@ -20,9 +20,9 @@ from rich.table import Table
 from ..catalog import load_catalog
 from ..engines import connect
 from ..errors import UsageError
+from ..extract import resolve_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
-from ..period import Period
 from ..recon import Status, entities, load_pack, run_period
 from ..recon.classify import UNCLASSIFIED, MovementResult
 from ..recon.result import EntityResult, ReconResult, money
@@ -39,7 +39,7 @@ TABLE_CAP, LIST_CAP = 25, 10
 def register(app: typer.Typer) -> None:
     @app.command("recon")
     def recon_cmd(
-        period: str = typer.Option(..., "--period", help="YYYY-MM"),
+        period: str = typer.Option("latest", "--period", help="YYYY-MM, or 'latest' for the lake's latest month-end."),
         lake: Optional[Path] = typer.Option(None, "--lake", help="Lake folder (embedded DuckDB binding)."),
         binding: Optional[Path] = typer.Option(None, "--binding", help="Binding file instead of --lake."),
         entity: list[str] = typer.Option([], "--entity", help="Limit to these company ids (repeatable)."),
@@ -50,12 +50,12 @@ def register(app: typer.Typer) -> None:
         1 an ERROR or INVESTIGATE line (or an error finding), 2 reconciled with warnings only."""
         if (lake is None) == (binding is None):
             raise UsageError("give exactly one of --lake DIR or --binding FILE")
-        p = Period.parse(period)
         catalog = load_catalog(pack)
         recon_pack = load_pack(pack, catalog)
         console = Console(stderr=True)
         started = time.perf_counter()
         with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+            p = resolve_period(engine, period)
             scope = entities(engine, entity)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=console, disable=as_json or not console.is_terminal) as progress:

@@ -13,10 +13,9 @@ from rich.table import Table
 from ..catalog import load_catalog
 from ..engines import connect
 from ..errors import UsageError
-from ..extract import check_in_scope, entities_in_scope, extract, latest_period
+from ..extract import check_in_scope, entities_in_scope, extract, resolve_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
-from ..period import Period
 from ..validation import Outcome, validate
 from ..validation.history import HistoryStore
 
@@ -42,7 +41,7 @@ def register(app: typer.Typer) -> None:
         spec = catalog.item(item)
         needed = spec.compared_with
         with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
-            p = latest_period(engine) if period == "latest" else Period.parse(period)
+            p = resolve_period(engine, period)
             check_in_scope([entity], entities_in_scope(engine))
             result = extract(engine, spec, p, entity)
             others = {o: extract(engine, catalog.item(o), p, entity) for o in needed}

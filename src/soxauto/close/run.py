@@ -26,7 +26,7 @@ from ..errors import UsageError
 from ..evidence import ledger, trusted_keys, verify_path
 from ..evidence.canonical import utc_now
 from ..evidence.store import location
-from ..extract import latest_period
+from ..extract import resolve_period
 from ..period import Period
 from ..recon import load_pack
 from ..validation.history import HistoryStore
@@ -119,7 +119,7 @@ def _plan(request: CloseRequest, previous: dict | None, engine, catalog, pack) -
         if request.entities and sorted(request.entities) != sorted(previous["entities"]):
             raise UsageError(f"run {request.resume} closes {', '.join(previous['entities'])}; drop --entities to resume it")
         return plan_from_run(previous, engine, catalog, pack)
-    period = latest_period(engine) if request.period in (None, "latest") else Period.parse(request.period)
+    period = resolve_period(engine, request.period)
     return make_plan(engine, catalog, pack, period, request.entities)
 
 

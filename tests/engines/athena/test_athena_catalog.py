@@ -66,7 +66,10 @@ def binding_file(tmp_path: Path) -> Path:
 
 
 def test_a_full_extract_through_athena_writes_a_valid_evidence_package(tmp_path, capsys, isolated_home):
-    # moto runs no SQL: the answers, in order, to the entity's scope check and to CR_04
+    # moto runs no SQL: the answers, in order, to the period check, the entity's scope check
+    # and CR_04
+    queue_result([column("first", "date"), column("last", "date"), column("at_cutoff", "bigint")],
+                 [("2025-08-31", "2025-09-30", "2")])
     queue_result([varchar("company_id")], [("EC_NG",), ("JM_EG",)])
     queue_result(BALANCE_COLUMNS, BALANCE_ROWS)
 
@@ -78,8 +81,11 @@ def test_a_full_extract_through_athena_writes_a_valid_evidence_package(tmp_path,
     summary = json.loads(out.out)
     assert summary["row_count"] == 2 and summary["control_totals"] == {"balance_lcy": "-1249.90"}
     package = Path(summary["evidence"]["path"])
-    scope_check, qid = execution_ids()[:2]  # then the C&A statements
-    checked = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions[scope_check].query
+    period_check, scope_check, qid = execution_ids()[:3]  # then the C&A statements
+    executions = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions
+    assert "FROM process_central_fin_dwh.nav_gl_balances" in executions[period_check].query
+    assert executions[period_check].execution_parameters == ["DATE '2025-09-30'"]
+    checked = executions[scope_check].query
     assert "FROM process_central_fin_dwh.ref_companies" in checked and "in_conso_scope" in checked
     context = json.loads((package / "context.json").read_text("utf-8"))
     assert context["engine"] == {"name": "athena", "version": "Athena engine version 3"}

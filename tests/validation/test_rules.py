@@ -235,6 +235,19 @@ def test_history_with_too_few_periods_says_so(tmp_path):
     assert store.earlier("CR_04", "EC_NG", P.next(), 12)[0][1]["row_count"] == Decimal(2)
 
 
+def test_a_broken_history_file_errors_the_history_rule_only_and_names_the_line(tmp_path):
+    store = HistoryStore(tmp_path / "history.jsonl")
+    store.record("CR_04", "EC_NG", P.shift(-1), {"row_count": Decimal(2)})
+    with store.path.open("a") as f:
+        f.write("not json\n")
+    rules = "  - id: CR_04.key\n    kind: unique\n  - id: CR_04.history\n    kind: history\n"
+    results, result, _ = run_rules(tmp_path, LEDGER, rules, history=store)
+    assert results["CR_04.key"].outcome is Outcome.PASSED
+    r = results["CR_04.history"]
+    assert r.outcome is Outcome.ERRORED and r.message.startswith(f"{store.path}:2: not a history record (")
+    assert result.exit_code == 2  # the history rule is a warning: errored, it blocks nothing else
+
+
 ACCOUNTS_PRESENT = """\
   - id: CR_04.accounts_present
     kind: witness

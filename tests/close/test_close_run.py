@@ -90,10 +90,16 @@ def test_the_tests_source_batches_run_before_the_workers_once_each(lake, capsys,
         return real(engine, query, values, entities)
 
     monkeypatch.setattr(shared, "_run", spy)
-    code = run(["close", "--lake", str(lake), "--period", "2025-09", "--entities", ENTITY, "JM_EG", "--json"])
+    from soxauto.close import run as close_run
+
+    prepare = close_run.prepare_sources  # reports 10 s more than it took, to see how it is counted
+    monkeypatch.setattr(close_run, "prepare_sources", lambda *a: prepare(*a) + 10.0)
+    code = run(["close", "--lake", str(lake), "--period", "2025-09", "--entities", ENTITY, "JM_EG", "-j", "2", "--json"])
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert code == summary["exit_code"] and summary["tests"]["errored"] == 0
+    # the two workers waited for the batches: in the stages' worker-seconds they count twice
+    assert 20.0 < summary["stages"]["test"] < 30.0
     # every batch ran once, on the main thread before the workers started; none in a worker
     assert ran and set(ran) == {"MainThread"}
     assert f"tests' source queries: {len(ran)} batch(es) for 2 entities" in captured.err

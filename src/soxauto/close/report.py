@@ -71,7 +71,8 @@ def summary(run: dict, steps: list[dict], recon: dict, *, status: str, exit_code
             previous_steps: list[dict], store: Path, reports: Path, run_store: str, attempt_seconds: float,
             sources_seconds: float = 0.0) -> dict:
     """``sources_seconds``: the tests' shared source batches, run before the workers in this
-    attempt (``close.run.prepare_sources``); part of the test stage."""
+    attempt (``close.run.prepare_sources``), in worker-seconds (wall time × workers waiting);
+    part of the test stage."""
     from ..config import BY_KEY, mask
 
     stages = {"extract": 0.0, "test": sources_seconds, "evidence": 0.0, "reconcile": 0.0}

@@ -146,7 +146,9 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         ctx = Context(run_id, plan, catalog, pack, store, signer_of(cfg), HistoryStore(cfg.home / "history.jsonl"), runs,
                       threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports), cfg.spool_rows, cfg.engine_memory,
                       shared=SharedScans([e for e in plan.entity_ids if todo.get(e)], [catalog.item(i) for i in tested]))
-        sources = prepare_sources(ctx, binding, obs)
+        # The batches hold every core while each worker waits: in the summary's worker-seconds
+        # they count once per worker, as each worker's own test steps do.
+        sources = prepare_sources(ctx, binding, obs) * min(cfg.parallelism, max(1, len(ctx.shared.entities)))
         execute(ctx, binding, cfg.parallelism, todo, recon)
     except KeyboardInterrupt:
         runs.update_run(run_id, status="interrupted", finished_at=now())

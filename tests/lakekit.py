@@ -34,6 +34,12 @@ def D(text: str | int) -> Decimal:
     return Decimal(str(text))
 
 
+def companies(*pairs: tuple[str, str]) -> list[dict]:
+    """``ref.companies`` rows in consolidation scope, from (company id, currency) pairs."""
+    return [{"company_id": c, "company_name": c, "country_code": c[-2:], "currency": cur, "in_conso_scope": True}
+            for c, cur in pairs]
+
+
 def table_of(qualified: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     spec = contract().table(qualified)
     full = []

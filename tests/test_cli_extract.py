@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from lakekit import D, write_lake
+from lakekit import D, companies, write_lake
 
 from soxauto.cli import run
 
@@ -29,10 +29,7 @@ BALANCES = [
 ]
 
 
-COMPANIES = [
-    {"company_id": c, "company_name": c, "country_code": c[-2:], "currency": cur, "in_conso_scope": True}
-    for c, cur in (("EC_NG", "NGN"), ("JM_EG", "EGP"), ("EC-NG_2", "NGN"))
-]
+COMPANIES = companies(("EC_NG", "NGN"), ("JM_EG", "EGP"), ("EC-NG_2", "NGN"))
 
 
 @pytest.fixture

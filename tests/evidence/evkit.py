@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from lakekit import D, write_lake
+from lakekit import D, companies, write_lake
 
 REFRESHED = datetime(2025, 10, 1, 2, 0)
 BALANCES = [
@@ -29,8 +29,7 @@ ARTIFACTS = ["context.json", "data.csv", "data.parquet", "index.html", "log.json
              "profile.json", "query.canonical.sql", "query.sql", "tests.json"]
 
 
-COMPANIES = [{"company_id": c, "company_name": c, "country_code": c[-2:], "currency": cur, "in_conso_scope": True}
-             for c, cur in (("EC_NG", "NGN"), ("JM_EG", "EGP"))]
+COMPANIES = companies(("EC_NG", "NGN"), ("JM_EG", "EGP"))
 
 
 def make_lake(root: Path, balances=BALANCES) -> Path:

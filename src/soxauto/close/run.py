@@ -146,10 +146,10 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         ctx = Context(run_id, plan, catalog, pack, store, signer_of(cfg), HistoryStore(cfg.home / "history.jsonl"), runs,
                       threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports), cfg.spool_rows, cfg.engine_memory,
                       shared=SharedScans([e for e in plan.entity_ids if todo.get(e)], [catalog.item(i) for i in tested]))
+        sources = prepare_sources(ctx, binding, obs)
         # The batches hold every core while each worker waits: in the summary's worker-seconds
         # they count once per worker, as each worker's own test steps do.
-        sources = prepare_sources(ctx, binding, obs) * min(cfg.parallelism, max(1, len(ctx.shared.entities)))
-        execute(ctx, binding, cfg.parallelism, todo, recon)
+        sources *= execute(ctx, binding, cfg.parallelism, todo, recon)
     except KeyboardInterrupt:
         runs.update_run(run_id, status="interrupted", finished_at=now())
         audit.append(runs.engine, cfg.user, "run.interrupt", run_id, signal="SIGINT")
@@ -250,9 +250,10 @@ def prepare_sources(ctx: Context, binding, obs: Observer) -> float:
     return seconds
 
 
-def execute(ctx: Context, binding, parallelism: int, todo: dict[str, tuple[str, ...]], recon: set[str]) -> None:
-    """Entities on ``parallelism`` worker threads, each with its own engine. Ctrl-C lets each
-    worker finish the step it is in (a half-written package is never left by choice)."""
+def execute(ctx: Context, binding, parallelism: int, todo: dict[str, tuple[str, ...]], recon: set[str]) -> int:
+    """Entities on ``parallelism`` worker threads, each with its own engine; returns how many
+    workers ran. Ctrl-C lets each worker finish the step it is in (a half-written package is
+    never left by choice)."""
     work: queue.SimpleQueue[str] = queue.SimpleQueue()
     entities = [e for e in ctx.plan.entity_ids if todo[e] or e in recon]
     for e in entities:
@@ -295,6 +296,7 @@ def execute(ctx: Context, binding, parallelism: int, todo: dict[str, tuple[str, 
         raise
     if errors:
         raise errors[0]
+    return len(finished)
 
 
 def _finish(cfg: Config, runs: RunStore, plan: ClosePlan, pack, run_id: str, store: Path, seconds: float,

@@ -14,10 +14,10 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlglot
-import yaml
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from .. import yamlfile
 from ..errors import CatalogError, Problem, did_you_mean
 from ..lake.contract import contract, parse_type
 from ..errors import UsageError
@@ -50,27 +50,13 @@ class _Located:
         self.path = path
         text = path.read_text("utf-8")
         try:
-            node = yaml.compose(text)
-        except yaml.YAMLError as e:
+            node = yamlfile.compose(text)
+        except yamlfile.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = mark.line + 1 if mark else 1
             raise CatalogError("catalog file does not parse", [Problem(f"{path}:{line}", str(e).splitlines()[0])]) from None
         self.lines: dict[tuple, int] = {}
-        self.value = self._walk(node, ()) if node is not None else {}
-
-    def _walk(self, node, where: tuple):
-        # A key's own line wins over the line its value starts on (a nested mapping starts below it).
-        self.lines.setdefault(where, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out = {}
-            for k, v in node.value:
-                key = k.value
-                self.lines[where + (key,)] = k.start_mark.line + 1
-                out[key] = self._walk(v, where + (key,))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._walk(v, where + (i,)) for i, v in enumerate(node.value)]
-        return yaml.safe_load(yaml.serialize(node))
+        self.value = yamlfile.located(node, (), self.lines) if node is not None else {}
 
     def at(self, *where) -> str:
         while where and where not in self.lines:

@@ -47,8 +47,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-import yaml
-
+from .. import yamlfile
 from ..errors import BindingError, Problem, did_you_mean
 from .contract import contract
 
@@ -100,8 +99,8 @@ def lake_binding(lake: str | Path) -> Binding:
 def load_binding(path: str | Path) -> Binding:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
+        raw = yamlfile.load(path.read_text("utf-8")) or {}
+    except (OSError, yamlfile.YAMLError) as e:
         raise BindingError(f"{path}: cannot read binding: {e}") from None
     problems: list[Problem] = []
     engine = raw.get("engine", "duckdb")

@@ -7,8 +7,8 @@ from functools import cache
 from importlib import resources
 
 import pyarrow as pa
-import yaml
 
+from .. import yamlfile
 from ..errors import UsageError, did_you_mean
 
 # Logical type -> (SQL type in the canonical dialect, Arrow type written by the demo lake).
@@ -119,7 +119,7 @@ def parse_type(text: str) -> tuple[str, bool]:
 
 @cache
 def contract() -> Contract:
-    raw = yaml.safe_load(resources.files(__package__).joinpath("contract.yaml").read_text("utf-8"))
+    raw = yamlfile.load(resources.files(__package__).joinpath("contract.yaml").read_text("utf-8"))
     tables = []
     for qualified, cols in raw.items():
         schema, name = qualified.split(".")

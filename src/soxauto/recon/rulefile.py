@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from sqlglot import exp
 
+from .. import yamlfile
 from ..errors import Problem, UsageError, did_you_mean
 
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -45,25 +45,13 @@ class Located:
             raise RuleFileError(f"rule file {path} cannot be read: {e.strerror}") from None
         doc = cls(path)
         try:
-            node = yaml.compose(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            node = yamlfile.compose(raw.decode("utf-8"))
+        except (yamlfile.YAMLError, UnicodeDecodeError) as e:
             mark = getattr(e, "problem_mark", None)
             line = mark.line + 1 if mark else 1
             raise RuleFileError("rule file does not parse", [Problem(f"{path}:{line}", str(e).splitlines()[0])]) from None
-        doc.value = doc._walk(node, ()) if node is not None else None
+        doc.value = yamlfile.located(node, (), doc.lines) if node is not None else None
         return doc, raw
-
-    def _walk(self, node, where: tuple):
-        self.lines.setdefault(where, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out = {}
-            for k, v in node.value:
-                self.lines[where + (k.value,)] = k.start_mark.line + 1
-                out[k.value] = self._walk(v, where + (k.value,))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._walk(v, where + (i,)) for i, v in enumerate(node.value)]
-        return yaml.safe_load(yaml.serialize(node))
 
     def line(self, *where) -> int:
         while where and where not in self.lines:

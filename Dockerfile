@@ -1,17 +1,18 @@
 # syntax=docker/dockerfile:1
 # SOXauto service image: `soxauto serve` on port 8000 (API under /api/, dashboard under /).
-# Built nowhere in CI (no Docker engine there); the install step below is the Makefile's, and
+# Built nowhere in CI (no Docker engine there); the install step below is the Makefile's, from the
+# same lock (requirements.txt is the runtime part of requirements-dev.txt, resolved together), and
 # tests/test_deployment_docs.py keeps the two identical. See docs/deployment.md.
 
 # --- build: a virtual environment holding SOXauto and its runtime dependencies -------------
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.txt ./
 COPY src ./src
 RUN python -m venv /opt/venv
-RUN /opt/venv/bin/pip install --quiet --upgrade pip
-RUN /opt/venv/bin/pip install --quiet .
+RUN /opt/venv/bin/pip install --quiet --no-deps --require-hashes -r requirements.txt
+RUN /opt/venv/bin/pip install --quiet --no-deps --no-build-isolation .
 
 # --- runtime: the environment only, run as an unprivileged user -----------------------------
 FROM python:3.11-slim AS runtime

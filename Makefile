@@ -9,15 +9,21 @@ FIRST_PERIOD ?= 2025-07
 PERIODS ?= 3
 LAKE ?= demo-lake
 
-.PHONY: install demo test bench clean lint
+.PHONY: install lock demo test bench clean lint
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs exactly the lock (requirements-dev.txt: every package pinned, with hashes, --no-deps so
+# pip resolves nothing), then SOXauto itself with the locked setuptools. `make lock` refreshes it.
+$(STAMP): pyproject.toml requirements-dev.txt
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+lock:
+	PYTHON=$(PYTHON) bash scripts/lock.sh
 
 $(LAKE)/ground_truth.json: | $(STAMP)
 	$(BIN)/soxauto lake generate --out $(LAKE) --scale $(SCALE) --seed $(SEED) --first-period $(FIRST_PERIOD) --periods $(PERIODS)
@@ -33,7 +39,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-bench.txt
 	$(BIN)/python bench/extract_all.py
 
 clean:

@@ -31,7 +31,7 @@ def pip_commands(lines: list[str], pip: str) -> list[list[str]]:
 
 
 def makefile_install() -> list[list[str]]:
-    recipe = MAKEFILE.split("$(STAMP): pyproject.toml\n", 1)[1].split("\n\n", 1)[0]
+    recipe = MAKEFILE.split("$(STAMP): pyproject.toml requirements-dev.txt\n", 1)[1].split("\n\n", 1)[0]
     return pip_commands([ln.strip() for ln in recipe.splitlines()], "$(BIN)/pip")
 
 
@@ -42,12 +42,16 @@ def dockerfile_install() -> list[list[str]]:
 
 def test_the_dockerfile_installs_exactly_as_the_makefile_except_editable_and_dev():
     make, docker = makefile_install(), dockerfile_install()
-    assert make == [["pip", "install", "--quiet", "--upgrade", "pip"], ["pip", "install", "--quiet", "-e", ".[dev]"]]
-    # The only differences allowed: a service image installs the package itself (no -e: no
-    # source tree to edit) and no [dev] extra (test tools). Same pip upgrade, same flags.
-    service = [["." if w == ".[dev]" else w for w in cmd if w != "-e"] for cmd in make]
+    # Both install the lock with hashes and without resolving (--no-deps), then the package.
+    assert make == [["pip", "install", "--quiet", "--no-deps", "--require-hashes", "-r", "requirements-dev.txt"],
+                    ["pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", "."]]
+    # The only differences allowed: a service image installs the runtime part of the same lock
+    # (requirements.txt, no test tools) and the package itself (no -e: no source tree to edit).
+    swap = {"requirements-dev.txt": "requirements.txt"}
+    service = [[swap.get(w, w) for w in cmd if w != "-e"] for cmd in make]
     assert docker == service
     assert "RUN python -m venv /opt/venv" in DOCKERFILE
+    assert "COPY pyproject.toml README.md requirements.txt ./" in DOCKERFILE
 
 
 def test_the_dockerfile_is_multi_stage_slim_non_root_with_health_check_and_serve():
@@ -65,6 +69,7 @@ def test_dockerignore_keeps_secrets_and_the_tree_out_of_the_build():
     ignored = (ROOT / ".dockerignore").read_text("utf-8").split()
     for name in (".git", ".venv", ".soxauto", "soxauto.toml", "*.pem", "tests"):
         assert name in ignored
+    assert not any(name.startswith("requirements") for name in ignored)  # the lock goes in
 
 
 def json_documents() -> list[dict]:

@@ -34,9 +34,11 @@ $(LAKE)/ground_truth.json: | $(STAMP)
 demo: $(STAMP) $(LAKE)/ground_truth.json
 	$(BIN)/soxauto close --lake $(LAKE) --period latest; rc=$$?; [ $$rc -le 2 ] || exit $$rc
 
+# Every core: pytest-xdist, tests handed out one by one as workers free up (worksteal), since a
+# few files hold most of the time. Tests that start servers bind port 0 or a socket they own.
 test: $(STAMP)
 	bash scripts/test-deps.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-bench.txt

@@ -7,6 +7,9 @@ given), so the lake is always complete.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +20,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from soxauto.lake.contract import contract
+
+# Set by the session fixture in conftest.py: a folder every pytest-xdist worker of one run shares.
+GENERATED_CACHE = "SOXAUTO_TEST_LAKE_CACHE"
 
 NEUTRAL = {
     "id": "x",
@@ -60,4 +66,29 @@ def write_lake(root: Path, tables: Mapping[str, Iterable[Mapping[str, Any]]], fm
             pq.write_table(table, folder / "part-0.parquet")
         else:
             pacsv.write_csv(table, folder / "part-0.csv")
+    return root
+
+
+def generated(root: Path, **args: Any) -> Path:
+    """The demo lake ``generate(root, quiet=True, **args)`` would write, copied from one
+    generation per distinct ``args`` per test run (shared by the parallel workers under a file
+    lock). Sound because generation is byte-identical for equal arguments, which
+    tests/lake/test_generate.py proves; each caller gets its own copy to change at will."""
+    from soxauto.lake.generate import generate
+
+    cache = os.environ.get(GENERATED_CACHE)
+    if not cache:
+        generate(root, quiet=True, **args)
+        return root
+    key = "-".join(f"{k}={args[k]}" for k in sorted(args)).replace("/", "_").replace(" ", "")
+    folder = Path(cache) / key
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    with open(Path(cache) / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "ground_truth.json").exists():
+            partial = Path(cache) / f".{key}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            generate(partial, quiet=True, **args)
+            partial.rename(folder)
+    shutil.copytree(folder, root, dirs_exist_ok=True)
     return root

@@ -24,12 +24,6 @@ LINES = ("CUSTOMER_AR", "COLLECTIONS", "VOUCHERS", "PREPAYMENTS", "MPL_REFUNDS",
 LAST = ("HF_SN", "VOUCHERS")  # the line the browser signs off; every other line is approved beforehand
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     import uvicorn
@@ -49,9 +43,13 @@ def server(tmp_path_factory):
                 signs.prepare(pat, PERIOD, entity, line, "prepared in setup")
                 signs.approve(rita, PERIOD, entity, line, "approved in setup")
     runs.close()
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(world.config()), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
+    # The socket is bound here and handed to uvicorn: no window in which a parallel test worker
+    # could take a port found free.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(world.config()), log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not srv.started and time.monotonic() < deadline:
@@ -60,6 +58,7 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 @pytest.fixture(scope="module")

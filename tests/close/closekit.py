@@ -21,11 +21,12 @@ SIGNED = ("gl_amount", "tv_amount", "variance_lcy", "unexplained_lcy", "unexplai
 
 
 def make_lake(root: Path, *, first=(2025, 9), periods: int = 1, seed: int = 11) -> Path:
-    from soxauto.lake.generate import generate
+    from lakekit import generated
+
     from soxauto.period import Period
 
     if not (root / "ground_truth.json").exists():
-        generate(root, scale=0.01, seed=seed, first_period=Period(*first), periods=periods, quiet=True)
+        generated(root, scale=0.01, seed=seed, first_period=Period(*first), periods=periods)
     return root
 
 

@@ -61,8 +61,12 @@ def as_owner() -> tuple[list[str], int | None, int | None]:
     try:
         entry = pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", USER], check=True, capture_output=True)
+        # Two pytest-xdist workers may both find the user missing: the loser's useradd fails with
+        # "already exists" (exit 9), which is the state both wanted.
+        done = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                               "--shell", "/usr/sbin/nologin", USER], capture_output=True, text=True)
+        if done.returncode not in (0, 9):
+            pytest.fail(f"useradd {USER} failed ({done.returncode}): {done.stderr}", pytrace=False)
         entry = pwd.getpwnam(USER)
     return ["runuser", "-u", USER, "--"], entry.pw_uid, entry.pw_gid
 

@@ -97,9 +97,9 @@ _LAKE: list[Path] = []
 def small_lake(factory) -> Path:
     """One generated demo lake per test session (scale 0.01, seed 7, periods 2025-08 and 2025-09)."""
     if not _LAKE:
-        from soxauto.lake.generate import generate
+        from lakekit import generated
 
         out = factory.mktemp("recon-lake")
-        generate(out, scale=0.01, seed=7, first_period=Period(2025, 8), periods=2, quiet=True)
+        generated(out, scale=0.01, seed=7, first_period=Period(2025, 8), periods=2)
         _LAKE.append(out)
     return _LAKE[0]

@@ -236,12 +236,12 @@ def test_demo_lake_has_no_unclassified_posting_and_no_untagged_collection(tmp_pa
 
     from soxauto.catalog import load_catalog
     from soxauto.extract import entities_in_scope, extract
-    from soxauto.lake.generate import generate
+    from lakekit import generated
     from soxauto.recon.classify import company_context
     from soxauto.recon.tagging import tag_collections
 
     period = Period(2025, 9)
-    generate(tmp_path, scale=0.01, seed=7, first_period=period, periods=1, quiet=True)
+    generated(tmp_path, scale=0.01, seed=7, first_period=period, periods=1)
     truth = {(r["company_id"], r["line"]): r for r in json.loads((tmp_path / "ground_truth.json").read_text())["results"]}
     catalog, rules = load_catalog(), load_voucher_rules()
     checked = 0

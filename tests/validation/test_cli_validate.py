@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from lakekit import generated
+
 from soxauto.cli import run
-from soxauto.lake.generate import generate
 from soxauto.period import Period
 
 P = Period(2025, 9)
@@ -19,7 +20,7 @@ P = Period(2025, 9)
 def lake(tmp_path_factory) -> Path:
     """Two months; the last one has a voucher whose remaining amount does not recompute."""
     path = tmp_path_factory.mktemp("lake") / "lake"
-    generate(path, scale=0.01, seed=11, first_period=Period(2025, 8), periods=2, quiet=True, defects=("voucher_recompute",))
+    generated(path, scale=0.01, seed=11, first_period=Period(2025, 8), periods=2, defects=("voucher_recompute",))
     return path
 
 

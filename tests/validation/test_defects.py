@@ -13,11 +13,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from lakekit import generated
+
 from soxauto.catalog import load_catalog
 from soxauto.engines.duckdb import DuckDBEngine
 from soxauto.extract import entities_in_scope, extract
 from soxauto.lake.binding import lake_binding
-from soxauto.lake.generate import generate
 from soxauto.period import Period
 from soxauto.validation import Outcome, validate
 from soxauto.validation.history import HistoryStore
@@ -28,7 +29,7 @@ CATALOG = load_catalog()
 
 
 def make_lake(path: Path, defects: tuple[str, ...] = ()) -> Path:
-    generate(path, scale=0.01, seed=11, first_period=P, periods=1, quiet=True, defects=defects)
+    generated(path, scale=0.01, seed=11, first_period=P, periods=1, defects=defects)
     return path
 
 

@@ -25,11 +25,12 @@ import json
 import time
 from typing import Callable
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..auth.principal import Forbidden, Principal, require
 from ..close import audit
+from ..close.lock import LockedError, Holder, locks, stale
 from ..close.store import RunStore, now
 from ..errors import UsageError, did_you_mean
 from ..evidence.canonical import canonical_bytes, sha256_hex
@@ -107,7 +108,7 @@ class SignOffs:
                 raise UsageError(f"period {period} is not locked")
             return "unlock", {}
 
-        return self._act_period(principal.name, period, reason, None, decide)
+        return self._act_period(principal.name, period, reason, None, decide, guard=False)
 
     # reading
 
@@ -184,7 +185,18 @@ class SignOffs:
                 event = self._act(run["user"], period, entity, ln["line"], "", run_id, decide)
                 if event is not None:
                     written.append(event)
-        if run["status"] == "completed" and not written:
+        if written:
+            # A period is locked only while every line is approved: a suspension ends its lock.
+            # (Approvals are refused while a close holds the period, but one that committed just
+            # before this close took its lock may have locked the period under it.)
+            lines = ", ".join(f"{e['entity']} {e['line']}" for e in written)
+
+            def end_lock(period_events: list[dict]) -> tuple[str, dict] | None:
+                return ("unlock", {}) if ev.period_lock(period_events) is not None else None
+
+            ended = self._act_period(run["user"], period, f"run {run_id} suspended {lines}", run_id, end_lock)
+            written += [ended] if ended else []
+        elif run["status"] == "completed":
             lock = self._lock_if_complete(period, run["user"], run_id, f"every line is still approved after run {run_id}")
             written += [lock] if lock else []
         return written
@@ -244,15 +256,34 @@ class SignOffs:
              decide: Callable[[ev.LineState], tuple] | Callable) -> dict | None:
         return self._write(user, period, entity, line, comment, run_id, lambda events: decide(ev.fold(events)))
 
-    def _act_period(self, user: str, period: str, comment: str, run_id: str | None, decide) -> dict | None:
-        return self._write(user, period, "", "", comment, run_id, decide)
+    def _act_period(self, user: str, period: str, comment: str, run_id: str | None, decide, *,
+                    guard: bool = True) -> dict | None:
+        return self._write(user, period, "", "", comment, run_id, decide, guard=guard)
 
-    def _write(self, user: str, period: str, entity: str, line: str, comment: str, run_id: str | None, decide) -> dict | None:
+    @staticmethod
+    def _closing(con, period: str, run_id: str | None) -> Holder | None:
+        """The live close holding ``period``, other than ``run_id`` itself (a close signs its own
+        suspensions and lock while it holds the period); a crashed holder does not count."""
+        rows = [r for r in con.execute(select(locks).where(locks.c.period == period)).all()
+                if r.run_id != run_id and stale(r, 900) is None]
+        if not rows:
+            return None
+        first = rows[0]
+        ents = tuple(sorted(r.entity for r in rows if r.run_id == first.run_id))
+        return Holder(first.run_id, first.host, first.pid, first.acquired_at, first.heartbeat_at, ents)
+
+    def _write(self, user: str, period: str, entity: str, line: str, comment: str, run_id: str | None, decide,
+               *, guard: bool = True) -> dict | None:
         """Decide from the key's events and append the outcome in one transaction; on a lost race
-        (another writer took the next line_seq) read again and decide again."""
+        (another writer took the next line_seq) read again and decide again. With ``guard``,
+        nothing is signed while a close holds the period: its figures are about to change."""
         for _ in range(50):
             try:
                 with self.runs.engine.begin() as con:
+                    closing = self._closing(con, period, run_id) if guard else None
+                    if closing is not None:
+                        raise LockedError(f"{closing.describe(period)}; sign-off of {period} waits until it "
+                                          "completes (its figures may change what is signed)")
                     events = ev.read(con, period, entity, line)
                     decided = decide(events)
                     if decided is None:

@@ -1,18 +1,24 @@
 """Local users and API tokens: secrets hashed at rest (the database files do not contain them),
 a revoked token is refused at once, also by a process that verified it before, passwords and
-roles checked, and every change in the audit log without the secret."""
+roles checked, and every change in the audit log without the secret. Dashboard sessions: the
+user's roles read at each use, ended by logout, expiry, a change of roles or password and the
+user's removal (which takes the API tokens with it); a principal without a role may do nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import select, update
 
 from soxauto.auth import AuthError, Forbidden, LocalUsers, Principal, require
+from soxauto.auth.local import auth_sessions, auth_users
 from soxauto.cli import run
 from soxauto.close import audit
 from soxauto.close.store import RunStore
@@ -155,3 +161,111 @@ def test_cli_users_add_token_list_revoke(isolated_home, capsys, monkeypatch):
     runs.close()
     assert run(["users", "add", "lee", "--role", "boss"]) == 3
     assert "unknown role 'boss'" in capsys.readouterr().err
+
+
+def test_a_principal_without_a_role_is_refused_everything():
+    olga = Principal("olga@example.test", frozenset(), "oidc")
+    with pytest.raises(Forbidden, match=r"^olga@example.test holds no SOXauto role and may not do anything here; "
+                                        r"the token's role claim names none of preparer, reviewer, auditor, admin"):
+        require(olga)
+    with pytest.raises(Forbidden, match=r"^nora holds no SOXauto role .*'soxauto users roles nora --role auditor'$"):
+        require(Principal("nora", frozenset(), "token"), "auditor")
+    require(Principal("ada", frozenset({"auditor"}), "oidc"))  # any role will do
+
+
+class Clock:
+    def __init__(self, start: datetime):
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_a_session_reads_the_users_roles_now_and_ends_at_logout_or_expiry(store):
+    clock = Clock(datetime(2025, 10, 6, 9, 0, tzinfo=timezone.utc))
+    users = LocalUsers(store, hasher=FAST, session_hours=8, clock=clock)
+    users.add("mia", ["reviewer"], password="pw-mia")
+    key = users.start_session("mia")
+    assert users.session(key) == Principal("mia", frozenset({"reviewer"}), "password")
+    with store.engine.begin() as con:  # a change written beside LocalUsers: nothing ends the session
+        con.execute(update(auth_users).where(auth_users.c.name == "mia").values(roles='["preparer"]'))
+    assert users.session(key).roles == frozenset({"preparer"})
+    with store.engine.connect() as con:
+        (stored,), = con.execute(select(auth_sessions.c.id)).all()
+    assert key not in stored and stored == hashlib.sha256(key.encode()).hexdigest()
+    users.end_session(key)
+    with pytest.raises(AuthError, match="^this session has ended"):
+        users.session(key)
+    later = users.start_session("mia")
+    clock.at += timedelta(hours=8)
+    with pytest.raises(AuthError, match="^this session expired at 2025-10-06T17:00:00.000000Z; log in again$"):
+        users.session(later)
+    users.start_session("mia")  # clears out the expired one
+    with store.engine.connect() as con:
+        assert con.execute(select(auth_sessions.c.expires_at)).scalars().all() == ["2025-10-07T01:00:00.000000Z"]
+    for nothing in ("", None, "made-up"):
+        with pytest.raises(AuthError):
+            users.session(nothing)
+
+
+def test_a_change_of_roles_or_password_or_a_removal_ends_that_users_sessions_and_says_so(store):
+    users = LocalUsers(store, actor="admin-ann", hasher=FAST)
+    users.add("noa", ["admin"], password="pw-noa")
+    users.add("ola", ["auditor"], password="pw-ola")
+    token = users.issue_token("noa", "ci")
+    assert users.verify_token(token).name == "noa"
+    noa, ola = users.start_session("noa"), users.start_session("ola")
+    assert users.set_roles("noa", ["auditor"])["sessions_ended"] == 1
+    with pytest.raises(AuthError, match="has ended"):
+        users.session(noa)
+    assert users.session(ola).name == "ola"
+    noa = [users.start_session("noa"), users.start_session("noa")]
+    assert users.set_password("noa", "new-pw") == 2
+    assert users.set_password("noa", "newer-pw") == 0
+    noa = users.start_session("noa")
+    token_id = token.split("_")[1]
+    assert users.remove("noa") == {"name": "noa", "tokens": [token_id], "sessions_ended": 1}
+    with pytest.raises(AuthError, match="^unknown API token$"):
+        users.verify_token(token)
+    with pytest.raises(AuthError, match="has ended"):
+        users.session(noa)
+    with pytest.raises(AuthError, match="not a local user"):
+        users.principal("noa")
+    users.add("noa", ["admin"])  # the same name again is a new user: nothing of the old one comes back
+    with pytest.raises(AuthError, match="^unknown API token$"):
+        users.verify_token(token)
+    with pytest.raises(UsageError, match="no local user 'nao'; did you mean 'noa'"):
+        users.remove("nao")
+    assert users.session(ola).name == "ola"
+    details = [(e.action, e.detail) for e in audit.entries(store.engine) if e.action.startswith("user.")][2:]
+    assert details == [
+        ("user.roles", {"name": "noa", "roles": ["auditor"], "sessions_ended": 1}),
+        ("user.password", {"name": "noa", "sessions_ended": 2}),
+        ("user.password", {"name": "noa", "sessions_ended": 0}),
+        ("user.remove", {"name": "noa", "tokens": [token_id], "sessions_ended": 1}),
+        ("user.add", {"name": "noa", "roles": ["admin"], "password": False}),
+    ]
+    assert audit.verify(store.engine) == []
+
+
+def test_cli_users_roles_password_and_remove_end_sessions(isolated_home, capsys, monkeypatch):
+    assert run(["users", "add", "kai", "--role", "admin"]) == 0
+    assert run(["users", "token", "kai"]) == 0
+    token = capsys.readouterr().out.splitlines()[-1]
+    runs = RunStore(f"sqlite:///{isolated_home / 'runs.sqlite'}")
+    service = LocalUsers(runs, hasher=FAST)  # a running service: it has verified the token
+    assert service.verify_token(token).name == "kai"
+    service.start_session("kai")
+    assert run(["users", "roles", "kai", "--role", "auditor"]) == 0
+    assert capsys.readouterr().out == "kai: auditor; 1 dashboard session ended\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO("kai-password\n"))
+    assert run(["users", "password", "kai", "--password-stdin"]) == 0
+    assert capsys.readouterr().out == "password of kai set\n"
+    service.start_session("kai"), service.start_session("kai")
+    assert run(["users", "remove", "kai"]) == 0
+    assert capsys.readouterr().out == "removed kai and 1 API token; 2 dashboard sessions ended\n"
+    with pytest.raises(AuthError, match="^unknown API token$"):
+        service.verify_token(token)
+    runs.close()
+    assert run(["users", "remove", "kai"]) == 3
+    assert "no local user 'kai'" in capsys.readouterr().err

@@ -3,17 +3,22 @@
 ``build_world(root)`` generates the lake (scale 0.01, seed 11, 2025-09), closes HF_SN and JM_EG,
 and adds one local user per role with a password and an API token. ``copy_world`` gives a test
 its own copy of the product home (run store, evidence, reports), so tests that sign off, lock
-or tamper never see each other's changes.
+or tamper never see each other's changes. ``oidc_token`` signs an access token for the identity
+provider that the ``idp`` fixture serves on loopback; ``csrf_of`` and ``login`` drive the
+dashboard's login form.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 PERIOD = "2025-09"
+ISSUER, AUDIENCE = "https://idp.example.test/", "soxauto-api"
 ENTITIES = ("HF_SN", "JM_EG")
 USERS = {  # name: roles; every password is "pw-" + name
     "pat": ("preparer",),
@@ -66,8 +71,20 @@ def build_world(root: Path) -> World:
 
 
 def copy_world(world: World, root: Path) -> World:
+    """A private copy in which nobody is signed in: the dashboard sessions that tests opened on
+    the shared world are left behind, so a copy's session counts are its own."""
+    from sqlalchemy import delete
+
+    from soxauto.auth.local import auth_sessions
+    from soxauto.close.store import RunStore
+
     shutil.copytree(world.home, root / "home")
-    return replace(world, home=root / "home")
+    copy = replace(world, home=root / "home")
+    runs = RunStore(copy.config().run_store)
+    with runs.engine.begin() as con:
+        con.execute(delete(auth_sessions))
+    runs.close()
+    return copy
 
 
 def client_for(app):
@@ -76,3 +93,23 @@ def client_for(app):
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
     return TestClient(app)
+
+
+def oidc_token(key, **claims) -> str:
+    """An access token of the test identity provider: a reviewer, valid for five minutes."""
+    import jwt
+
+    now = int(time.time())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "olga@example.test", "groups": ["reviewer"], "iat": now,
+               "exp": now + 300} | claims
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "test-1"})
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def login(c, user, next_page=f"/periods/{PERIOD}"):
+    token = csrf_of(c.get("/login").text)
+    return c.post("/login", data={"username": user, "password": f"pw-{user}", "csrf": token, "next": next_page},
+                  follow_redirects=False)

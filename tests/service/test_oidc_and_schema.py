@@ -1,66 +1,49 @@
-"""An OIDC bearer token through the whole app (keys made here, JWKS served on loopback), and
-schemathesis against /openapi.json with a valid token: no request makes the server fail (5xx)."""
+"""An OIDC bearer token through the whole app (keys made by the ``idp`` fixture, JWKS served on
+loopback), one whose groups name no role refused, and schemathesis against /openapi.json with a
+valid token: no request makes the server fail (5xx)."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import jwt
-import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from servicekit import PERIOD, client_for
+from servicekit import AUDIENCE, ISSUER, PERIOD, client_for, oidc_token
 
 from soxauto.service import create_app
 
-ISSUER, AUDIENCE = "https://idp.example.test/", "soxauto-api"
-
-
-@pytest.fixture(scope="module")
-def idp():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "test-1", "alg": "RS256", "use": "sig"}
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield key, f"http://127.0.0.1:{server.server_port}/jwks.json"
-    server.shutdown()
-    server.server_close()
-
-
-def token(key, **claims) -> str:
-    now = int(time.time())
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "olga@example.test", "groups": ["reviewer"], "iat": now,
-               "exp": now + 300} | claims
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "test-1"})
+PROBLEM = "application/problem+json"
 
 
 def test_an_oidc_token_reaches_the_api_and_a_wrong_audience_does_not(world, idp):
     key, jwks_url = idp
     cfg = world.config(oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=jwks_url)
     with client_for(create_app(cfg)) as c:
-        ok = c.get(f"/api/results/{PERIOD}?entity=HF_SN&line=VOUCHERS", headers={"Authorization": f"Bearer {token(key)}"})
+        ok = c.get(f"/api/results/{PERIOD}?entity=HF_SN&line=VOUCHERS", headers={"Authorization": f"Bearer {oidc_token(key)}"})
         assert ok.status_code == 200 and ok.json()["rows"][0]["unexplained_lcy"] == "20899.11"
         act = c.post(f"/api/signoffs/{PERIOD}/HF_SN/VOUCHERS/prepare", json={},
-                     headers={"Authorization": f"Bearer {token(key)}"})
+                     headers={"Authorization": f"Bearer {oidc_token(key)}"})
         assert act.status_code == 403 and "olga@example.test (reviewer)" in act.json()["detail"]
-        wrong = c.get("/api/runs", headers={"Authorization": f"Bearer {token(key, aud='someone-else')}"})
+        wrong = c.get("/api/runs", headers={"Authorization": f"Bearer {oidc_token(key, aud='someone-else')}"})
         assert wrong.status_code == 401 and wrong.headers["content-type"] == "application/problem+json"
         assert c.get("/api/runs", headers={"Authorization": f"Bearer {world.tokens['pat']}"}).status_code == 200
+
+
+def test_an_oidc_token_whose_groups_name_no_role_reads_nothing(world, idp):
+    """Issue #23: a token of the 'finance-team' group authenticates, and is refused (403) on every
+    route of the API; only /health and the API description stay open to it."""
+    key, jwks_url = idp
+    cfg = world.config(oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=jwks_url)
+    outsider = {"Authorization": f"Bearer {oidc_token(key, groups=['finance-team'])}"}
+    with client_for(create_app(cfg)) as c:
+        r = c.get(f"/api/results/{PERIOD}", headers=outsider)
+        assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+        assert r.json()["detail"].startswith("olga@example.test holds no SOXauto role and may not do anything here; "
+                                             "the token's role claim names none of preparer, reviewer")
+        assert "unexplained_lcy" not in r.text
+        for url in ("/api/runs", "/api/catalog", f"/api/signoffs/{PERIOD}", "/api/audit"):
+            assert c.get(url, headers=outsider).status_code == 403, url
+        assert c.get("/health", headers=outsider).status_code == 200
+        assert c.get("/openapi.json", headers=outsider).status_code == 200
 
 
 def test_schemathesis_finds_no_server_error(world):

@@ -3,21 +3,9 @@ the close's figures formatted from their decimal strings."""
 
 from __future__ import annotations
 
-import re
-
-from servicekit import PERIOD, client_for
+from servicekit import PERIOD, client_for, csrf_of, login
 
 from soxauto.service import create_app
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def login(c, user):
-    token = csrf_of(c.get("/login").text)
-    return c.post("/login", data={"username": user, "password": f"pw-{user}", "csrf": token, "next": f"/periods/{PERIOD}"},
-                  follow_redirects=False)
 
 
 def test_pages_need_a_login_and_a_wrong_password_is_refused(world):

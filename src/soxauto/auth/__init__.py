@@ -1,7 +1,8 @@
 """Authentication and roles of the service and the sign-off commands.
 
     principal  ROLES, Principal, AuthError (401), Forbidden (403), require
-    local      LocalUsers: users, roles, argon2-hashed passwords and API tokens in the run store
+    local      LocalUsers: users, roles, argon2-hashed passwords, API tokens and dashboard sessions
+               in the run store
     oidc       OidcVerifier: bearer JWTs from Okta or any OIDC provider, checked against its JWKS
 
 ``authenticator(cfg, runs)`` is what a server calls with the bearer token of a request: an OIDC

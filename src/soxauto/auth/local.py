@@ -9,6 +9,12 @@ the runs they authorise, with their own metadata so the run store's schema stays
 Argon2 is slow on purpose (tens of milliseconds). A service verifies the same token on every
 request, so a token that verified once is remembered in memory by its SHA-256; the database
 row is still read on every call, so a revocation takes effect at once, in every process.
+
+A dashboard session is a row too (``auth_sessions``): the cookie carries a random key, the
+table its SHA-256, the user and an expiry. Every request reads the row joined to the user, so
+the roles are the user's roles now, not those at login, and a session ends for good when its
+row goes: at logout, and for all of a user's sessions when their roles or password change or
+the user is removed (a cookie copied before that opens nothing afterwards).
 """
 
 from __future__ import annotations
@@ -18,14 +24,17 @@ import json
 import re
 import secrets
 import threading
+from datetime import datetime, timedelta
+from typing import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Column, ForeignKey, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import Column, ForeignKey, MetaData, String, Table, Text, delete, insert, select, update
 
 from ..close import audit
-from ..close.store import RunStore, now
+from ..close.store import RunStore
 from ..errors import UsageError, did_you_mean
+from ..evidence.canonical import utc_now, utc_text
 from .principal import AuthError, Principal, check_roles
 
 auth_metadata = MetaData()
@@ -48,6 +57,13 @@ auth_tokens = Table(
     Column("revoked_at", String(32)),
     Column("revoked_by", String(200)),
 )
+auth_sessions = Table(
+    "auth_sessions", auth_metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the key the cookie carries, never the key
+    Column("user", String(200), nullable=False, index=True),  # no foreign key: removing a user deletes these rows
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+)
 
 PREFIX = "sxa_"
 _TOKEN = re.compile(r"^sxa_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
@@ -55,10 +71,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
 
 
 class LocalUsers:
-    def __init__(self, runs: RunStore, actor: str = "soxauto", hasher: PasswordHasher | None = None):
+    def __init__(self, runs: RunStore, actor: str = "soxauto", hasher: PasswordHasher | None = None, *,
+                 session_hours: float = 8, clock: Callable[[], datetime] = utc_now):
         self.runs = runs
         self.actor = actor  # who is making changes, for the audit log (the CLI's configured user)
         self.hasher = hasher or PasswordHasher()
+        self.session_length = timedelta(hours=session_hours)
+        self._clock = clock
         self._verified: dict[str, str] = {}  # token id -> sha256 of the token that verified
         self._guard = threading.Lock()
         self._decoy: str | None = None
@@ -69,7 +88,7 @@ class LocalUsers:
     def add(self, name: str, roles, password: str | None = None) -> dict:
         name = _check_name(name)
         granted = check_roles(roles)
-        stamp = now()
+        stamp = self._now()
         with self.runs.engine.begin() as con:
             if con.execute(select(auth_users.c.name).where(auth_users.c.name == name)).first() is not None:
                 raise UsageError(f"user '{name}' already exists; 'soxauto users list' shows the users")
@@ -81,14 +100,35 @@ class LocalUsers:
         return self.user(name)
 
     def set_roles(self, name: str, roles) -> dict:
+        """Replace the roles; the user's dashboard sessions end (they log in again under the new
+        roles). Returns the user, with ``sessions_ended``: how many did."""
         granted = check_roles(roles)
-        self._update(name, roles=json.dumps(sorted(granted)))
-        audit.append(self.runs.engine, self.actor, "user.roles", None, name=name, roles=sorted(granted))
-        return self.user(name)
+        ended = self._update(name, roles=json.dumps(sorted(granted)))
+        audit.append(self.runs.engine, self.actor, "user.roles", None, name=name, roles=sorted(granted),
+                     sessions_ended=ended)
+        return self.user(name) | {"sessions_ended": ended}
 
-    def set_password(self, name: str, password: str) -> None:
-        self._update(name, password_hash=self._hash(password))
-        audit.append(self.runs.engine, self.actor, "user.password", None, name=name)
+    def set_password(self, name: str, password: str) -> int:
+        """Set the password; the user's dashboard sessions end. Returns how many did."""
+        ended = self._update(name, password_hash=self._hash(password))
+        audit.append(self.runs.engine, self.actor, "user.password", None, name=name, sessions_ended=ended)
+        return ended
+
+    def remove(self, name: str) -> dict:
+        """Remove a user with their API tokens and dashboard sessions: all three stop working at
+        once, in every process. The audit log keeps who the user was and which tokens went."""
+        with self.runs.engine.begin() as con:
+            tokens = sorted(con.execute(select(auth_tokens.c.id).where(auth_tokens.c.user == name)).scalars())
+            con.execute(delete(auth_tokens).where(auth_tokens.c.user == name))
+            ended = self._end_sessions(con, name)
+            removed = con.execute(delete(auth_users).where(auth_users.c.name == name)).rowcount
+        if not removed:
+            self._unknown(name)  # after the transaction: it reads, and SQLite's write lock is held until commit
+        for token_id in tokens:
+            self._forget(token_id)
+        audit.append(self.runs.engine, self.actor, "user.remove", None, name=name, tokens=tokens,
+                     sessions_ended=ended)
+        return {"name": name, "tokens": tokens, "sessions_ended": ended}
 
     def user(self, name: str) -> dict:
         return next((u for u in self.list() if u["name"] == name), None) or self._unknown(name)
@@ -124,7 +164,7 @@ class LocalUsers:
         label = (label or "").strip() or "token"
         with self.runs.engine.begin() as con:
             con.execute(insert(auth_tokens).values(id=token_id, user=name, label=label, token_hash=self._hash(token),
-                                                   created_at=now()))
+                                                   created_at=self._now()))
         audit.append(self.runs.engine, self.actor, "token.issue", None, name=name, token_id=token_id, label=label)
         return token
 
@@ -137,9 +177,9 @@ class LocalUsers:
             if row is None:
                 raise UsageError(f"no API token '{key}'; 'soxauto users list' shows each token's id")
             if row["revoked_at"] is None:
-                con.execute(update(auth_tokens).where(auth_tokens.c.id == key).values(revoked_at=now(), revoked_by=self.actor))
-        with self._guard:
-            self._verified.pop(key, None)
+                con.execute(update(auth_tokens).where(auth_tokens.c.id == key).values(revoked_at=self._now(),
+                                                                                     revoked_by=self.actor))
+        self._forget(key)
         audit.append(self.runs.engine, self.actor, "token.revoke", None, name=row["user"], token_id=key)
         return {"id": key, "user": row["user"], "label": row["label"]}
 
@@ -149,7 +189,7 @@ class LocalUsers:
         match = _TOKEN.match((token or "").strip())
         if match is None:
             return False
-        digest = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+        digest = _digest(token.strip())
         with self._guard:
             return self._verified.get(match.group(1)) == digest
 
@@ -163,11 +203,13 @@ class LocalUsers:
                               .join(auth_users, auth_users.c.name == auth_tokens.c.user)
                               .where(auth_tokens.c.id == token_id)).first()
         if row is None:
+            self._forget(token_id)  # its user was removed: not cheap any more, so never checked on an event loop
             self._check(self._dummy, token)  # same cost as a real check: the answer does not time the lookup
             raise AuthError("unknown API token")
         if row.revoked_at is not None:
+            self._forget(token_id)
             raise AuthError(f"API token {token_id} was revoked at {row.revoked_at}")
-        digest = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+        digest = _digest(token.strip())
         with self._guard:
             known = self._verified.get(token_id) == digest
         if not known:
@@ -186,7 +228,53 @@ class LocalUsers:
             raise AuthError("unknown user or wrong password")
         return Principal(name, frozenset(json.loads(row.roles)), "password")
 
+    # dashboard sessions
+
+    def start_session(self, name: str) -> str:
+        """A new session of ``name``, which has just proved its password; returns the key for the
+        cookie. Only its SHA-256 is stored. Expired sessions of anyone are cleared out here."""
+        key = secrets.token_urlsafe(32)
+        start = self._clock()
+        with self.runs.engine.begin() as con:
+            con.execute(delete(auth_sessions).where(auth_sessions.c.expires_at <= utc_text(start)))
+            con.execute(insert(auth_sessions).values(id=_digest(key), user=name, created_at=utc_text(start),
+                                                     expires_at=utc_text(start + self.session_length)))
+        return key
+
+    def session(self, key: str) -> Principal:
+        """The principal of a live session, with the user's roles as they are now; AuthError when
+        the session has ended (logout, a change of roles or password, a removed user) or expired."""
+        if not isinstance(key, str) or not key:
+            raise AuthError("no session; log in")
+        with self.runs.engine.connect() as con:
+            row = con.execute(select(auth_sessions.c.expires_at, auth_users.c.name, auth_users.c.roles)
+                              .join(auth_users, auth_users.c.name == auth_sessions.c.user)
+                              .where(auth_sessions.c.id == _digest(key))).first()
+        if row is None:
+            raise AuthError("this session has ended (logged out, or the user's roles, password or account changed); "
+                            "log in again")
+        if row.expires_at <= self._now():
+            raise AuthError(f"this session expired at {row.expires_at}; log in again")
+        return Principal(row.name, frozenset(json.loads(row.roles)), "password")
+
+    def end_session(self, key: str) -> None:
+        """Log out: the session's row goes, so the cookie opens nothing, wherever it was copied to."""
+        if isinstance(key, str) and key:
+            with self.runs.engine.begin() as con:
+                con.execute(delete(auth_sessions).where(auth_sessions.c.id == _digest(key)))
+
     # internals
+
+    def _now(self) -> str:
+        return utc_text(self._clock())
+
+    @staticmethod
+    def _end_sessions(con, name: str) -> int:
+        return con.execute(delete(auth_sessions).where(auth_sessions.c.user == name)).rowcount
+
+    def _forget(self, token_id: str) -> None:
+        with self._guard:
+            self._verified.pop(token_id, None)
 
     @property
     def _dummy(self) -> str:
@@ -206,15 +294,23 @@ class LocalUsers:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def _update(self, name: str, **values) -> None:
+    def _update(self, name: str, **values) -> int:
+        """Change the user's row and end their sessions in one transaction; returns how many ended."""
         with self.runs.engine.begin() as con:
-            done = con.execute(update(auth_users).where(auth_users.c.name == name).values(updated_at=now(), **values))
+            done = con.execute(update(auth_users).where(auth_users.c.name == name).values(updated_at=self._now(),
+                                                                                          **values))
+            ended = self._end_sessions(con, name)
         if done.rowcount == 0:
             self._unknown(name)
+        return ended
 
     def _unknown(self, name: str):
         names = [u["name"] for u in self.list()]
         raise UsageError(f"no local user '{name}'{did_you_mean(name, names)}; 'soxauto users add {name} --role ROLE' adds it")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _check_name(name: str) -> str:

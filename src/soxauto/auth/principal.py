@@ -40,13 +40,24 @@ class Principal:
         return {"name": self.name, "roles": sorted(self.roles), "source": self.source}
 
 
+# How a principal from an identity provider comes to hold a role (a local user: 'soxauto users roles').
+_OIDC_GRANT = ("the token's role claim names none of preparer, reviewer, auditor, admin (optionally prefixed "
+               "'soxauto-'); ask the identity provider's administrator for a SOXauto group")
+
+
 def require(principal: Principal | None, *roles: str) -> None:
-    """Forbidden unless ``principal`` holds one of ``roles`` (admin holds them all)."""
+    """Forbidden unless ``principal`` holds one of ``roles`` (admin holds them all). Without
+    ``roles`` it must hold some role: a principal with none may read nothing (an OIDC user whose
+    groups are all about other products authenticates, and is then refused everything)."""
     if principal is None:
         raise AuthError("not signed in; give a bearer token (Authorization: Bearer ...) or sign in")
+    if not principal.roles:
+        grant = (_OIDC_GRANT if principal.source == "oidc"
+                 else f"an admin grants one with 'soxauto users roles {principal.name} --role auditor'")
+        raise Forbidden(f"{principal.name} holds no SOXauto role and may not do anything here; {grant}")
     if not roles or any(principal.has(r) for r in roles):
         return
-    held = ", ".join(sorted(principal.roles)) or "no role"
+    held = ", ".join(sorted(principal.roles))
     raise Forbidden(f"{principal.name} ({held}) may not do this: it needs the role {' or '.join(roles)}")
 
 

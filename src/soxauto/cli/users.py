@@ -1,7 +1,9 @@
 """``soxauto users``: local users, their roles, passwords and API tokens (docs/auth.md).
 
 Passwords are read from standard input (``--password-stdin``), never from an argument that
-would show in the process list and shell history. A token is printed once, when issued."""
+would show in the process list and shell history. A token is printed once, when issued. A change
+of roles or password, or a removal, ends the user's dashboard sessions at once (a running service
+included): they log in again."""
 
 from __future__ import annotations
 
@@ -96,17 +98,32 @@ def password_cmd(name: str = typer.Argument(..., help="The user."),
         raise UsageError("give --password-stdin and the password on standard input")
     password = read_password()
     with local_users() as users:
-        users.set_password(name, password)
-    typer.echo(f"password of {name} set")
+        ended = users.set_password(name, password)
+    typer.echo(f"password of {name} set{_ended(ended)}")
 
 
 @app.command("roles")
 def roles_cmd(name: str = typer.Argument(..., help="The user."),
               role: list[str] = typer.Option(..., "--role", help="The user's roles from now on; repeat for more.")) -> None:
-    """Replace a user's roles."""
+    """Replace a user's roles; their dashboard sessions end."""
     with local_users() as users:
         user = users.set_roles(name, role)
-    typer.echo(f"{user['name']}: {', '.join(user['roles'])}")
+    typer.echo(f"{user['name']}: {', '.join(user['roles'])}{_ended(user['sessions_ended'])}")
+
+
+@app.command("remove")
+def remove_cmd(name: str = typer.Argument(..., help="The user.")) -> None:
+    """Remove a user: their API tokens stop working and their dashboard sessions end, at once."""
+    with local_users() as users:
+        done = users.remove(name)
+    tokens = len(done["tokens"])
+    typer.echo(f"removed {name} and {tokens} API token{'' if tokens == 1 else 's'}{_ended(done['sessions_ended'])}")
+
+
+def _ended(sessions: int) -> str:
+    if not sessions:
+        return ""
+    return f"; {sessions} dashboard session{'' if sessions == 1 else 's'} ended"
 
 
 def register(root: typer.Typer) -> None:

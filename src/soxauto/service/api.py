@@ -1,5 +1,6 @@
 """The REST API under ``/api/``: every route needs a bearer token; roles decide who may act.
 
+A principal without a role is refused (403) by every route, reads included (``principal`` below).
 Reading is open to every role (an auditor reads everything and changes nothing); starting a
 close needs ``preparer`` or ``admin``; sign-off actions are checked by ``soxauto.signoff`` itself
 (prepare: preparer; approve and reject: reviewer, never the line's preparer; unlock: admin).
@@ -37,6 +38,7 @@ NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 async def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
+    """The caller, holding some role (401 without a valid token, 403 without a role)."""
     return await api_principal(request, credentials)
 
 

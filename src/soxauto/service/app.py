@@ -6,7 +6,8 @@
     /static/...                       the dashboard's CSS, served from the package (no CDN)
 
 Everything the routes need hangs off ``app.state``: the reader (run store, reports, evidence,
-catalog), the authenticator, the sign-off workflow and the runner of background closes.
+catalog), the local users (API tokens and dashboard sessions), the authenticator, the sign-off
+workflow and the runner of background closes.
 """
 
 from __future__ import annotations
@@ -43,16 +44,23 @@ def create_app(cfg: Config, *, authenticate: Callable[[str], object] | None = No
 
     app = FastAPI(title="SOXauto", version=__version__, docs_url="/docs", redoc_url=None, lifespan=lifespan,
                   description="Reconciliation control C-PG-1: runs, evidence, results, sign-off (docs/service.md).")
+    from ..auth import LocalUsers
+
+    # Read on every request (API tokens, dashboard sessions): the reading engine, no write lock taken.
+    users = LocalUsers(reader.view, session_hours=SESSION_HOURS)
     if authenticate is None:
         from ..auth import authenticator
 
-        authenticate = authenticator(cfg, reader.view)
+        authenticate = authenticator(cfg, reader.view, users=users)
     app.state.cfg = cfg
     app.state.reader = reader
+    app.state.users = users
     app.state.answers = ResponseCache()
     app.state.authenticate = authenticate
     app.state.runner = Runner(cfg)
     app.state.signoffs = _lazy_signoffs(reader)
+    # The cookie only carries the session's key and CSRF token, signed; whether the session is alive
+    # and what roles it has are read from the user store on each request (security.session_principal).
     secret = getattr(cfg, "session_secret", None) or secrets.token_urlsafe(32)  # unset: sessions end with the process
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="soxauto_session",
                        max_age=SESSION_HOURS * 3600, same_site="strict", https_only=False)

@@ -1,7 +1,8 @@
 """The dashboard: server-rendered pages over the same reader as the API.
 
-Logged in with a local user's password; the session cookie carries the CSRF token that every
-form posts back (``security.check_csrf``). Pages never fetch anything from the internet: the
+Logged in with a local user's password; the session cookie carries the session's key, checked
+against the user store on every request (``security.session_principal``), and the CSRF token that
+every form posts back (``security.check_csrf``). Pages never fetch anything from the internet: the
 CSS is served from the package and the waterfall chart is inline SVG drawn on the server.
 Money is formatted from the stored decimal strings (``money``), never through a float.
 """
@@ -16,11 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..period import Period
 from .problem import NotFound
-from .security import check_csrf, csrf_token, log_in, log_out, session_principal
+from .security import check_csrf, csrf_token, log_in, log_out, session_principal, signed_in
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -45,9 +47,7 @@ templates.env.globals["version"] = __version__
 
 
 def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-    who = context.pop("who", None)
-    if who is None and request.session.get("user"):
-        who = session_principal(request)
+    who = context.pop("who", None) or signed_in(request)
     return templates.TemplateResponse(request, name, {"who": who, "csrf": csrf_token(request), **context},
                                       status_code=status)
 
@@ -71,6 +71,11 @@ async def posted(request: Request) -> dict:
     return values
 
 
+async def actor(request: Request):
+    """``session_principal`` for a coroutine route: its user-store read as ``Reader.read`` does reads."""
+    return await data(request).read(session_principal, request)
+
+
 # login
 
 
@@ -82,20 +87,21 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await posted(request)
-    from ..auth import AuthError, LocalUsers
+    from ..auth import AuthError
 
-    try:
-        principal = LocalUsers(data(request).runs).verify_password(form.get("username", ""), form.get("password", ""))
+    users = request.app.state.users
+    try:  # argon2 takes tens of milliseconds: not on the event loop
+        principal = await run_in_threadpool(users.verify_password, form.get("username", ""), form.get("password", ""))
     except AuthError:
         return render(request, "login.html", status=401, next=_local(form.get("next", "/")), failed=True)
-    log_in(request, principal)
+    await run_in_threadpool(log_in, request, principal.name)
     return RedirectResponse(_local(form.get("next", "/")), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await posted(request)
-    log_out(request)
+    await run_in_threadpool(log_out, request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -169,7 +175,7 @@ def line_items_csv(request: Request, period: str, entity: str, line: str, bridge
 @router.post("/periods/{period}/{entity}/{line}/signoff")
 async def line_signoff(request: Request, period: str, entity: str, line: str) -> Response:
     form = await posted(request)
-    who = session_principal(request)
+    who = await actor(request)
     p = period_of(period)
     reader = data(request)
     reader.line(reader.run_for(p), entity, line)
@@ -183,7 +189,7 @@ async def line_signoff(request: Request, period: str, entity: str, line: str) ->
 @router.post("/periods/{period}/unlock")
 async def period_unlock(request: Request, period: str) -> Response:
     form = await posted(request)
-    who = session_principal(request)
+    who = await actor(request)
     p = period_of(period)
     request.app.state.signoffs().unlock(who, p, form.get("reason", ""))
     return RedirectResponse(f"/periods/{p}", status_code=303)
@@ -226,7 +232,7 @@ def package_page(request: Request, evidence_id: str) -> HTMLResponse:
 @router.post("/evidence/{evidence_id}/verify")
 async def package_verify(request: Request, evidence_id: str) -> HTMLResponse:
     await posted(request)
-    who = session_principal(request)
+    who = await actor(request)
     reader = data(request)
     return render(request, "package.html", who=who, doc=reader.manifest(evidence_id), report=reader.verify(evidence_id))
 

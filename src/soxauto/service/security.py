@@ -8,8 +8,14 @@ row read (the revocation check), and on SQLite that read runs on the event loop 
 (``Reader.inline``): handing it to a thread cost more CPU than the read and, with the GIL,
 doubled the p95 latency of the load benchmark.
 
-Dashboard: a signed session cookie (``SameSite=Strict``, ``HttpOnly``) holds the user name, roles
-and a CSRF token; every form carries the token and every POST is refused (403) without it.
+Either way a principal without a SOXauto role is refused (403) before any route runs: no role,
+no data (an OIDC user whose groups name no role authenticates, and may do nothing).
+
+Dashboard: a signed session cookie (``SameSite=Strict``, ``HttpOnly``) holds a random session key
+and a CSRF token, nothing else. The key names a row of the user store (``LocalUsers.session``),
+read on every request with the user's current roles: logging out, or a change of the user's
+roles or password, or the user's removal, deletes the row, and a copy of the cookie opens nothing
+afterwards. Every form carries the CSRF token and every POST is refused (403) without it.
 """
 
 from __future__ import annotations
@@ -47,8 +53,11 @@ async def api_principal(request: Request, credentials: HTTPAuthorizationCredenti
     state, token = request.app.state, credentials.credentials
     cheap = getattr(state.authenticate, "cheap", None)  # the authenticator knows what it verified before
     if state.reader.inline and cheap is not None and cheap(token):
-        return state.authenticate(token)
-    return await run_in_threadpool(state.authenticate, token)
+        who = state.authenticate(token)
+    else:
+        who = await run_in_threadpool(state.authenticate, token)
+    require(who)  # some role, whichever: without one a principal reads nothing
+    return who
 
 
 def require(principal, *roles: str) -> None:
@@ -75,19 +84,48 @@ def check_csrf(request: Request, form: dict) -> None:
         raise forbidden("the form has no valid CSRF token; reload the page and submit it again")
 
 
+_UNREAD = object()
+
+
+def signed_in(request: Request):
+    """The principal of the request's session, read from the user store once per request; None
+    without a live session. A cookie naming a session that has ended is emptied (the browser drops
+    it); an anonymous one keeps its CSRF token, which the login form needs."""
+    who = getattr(request.state, "session_principal", _UNREAD)
+    if who is _UNREAD:
+        from ..auth import AuthError
+
+        key = request.session.get("sid")
+        try:
+            who = request.app.state.users.session(key) if key else None
+        except AuthError:
+            who = None
+        if who is None and set(request.session) - {"csrf"}:
+            request.session.clear()
+        request.state.session_principal = who
+    return who
+
+
 def session_principal(request: Request):
-    from ..auth import Principal
-
-    name, roles = request.session.get("user"), request.session.get("roles")
-    if not name:
+    """The principal of a dashboard page: LoginRequired without a live session, Forbidden (403)
+    for a user who holds no role."""
+    who = signed_in(request)
+    if who is None:
         raise LoginRequired("log in first")
-    return Principal(name, frozenset(roles or ()), "password")
+    require(who)
+    return who
 
 
-def log_in(request: Request, principal) -> None:
-    request.session.clear()  # a new session on login: no fixation of a token set before it
-    request.session.update({"user": principal.name, "roles": sorted(principal.roles), "csrf": secrets.token_urlsafe(32)})
+def log_in(request: Request, name: str) -> None:
+    """A new session for ``name`` (whose password has just verified); the one the cookie held, if
+    any, ends: a session set before the login, by anyone, is never the one that gets signed in."""
+    users = request.app.state.users
+    users.end_session(request.session.get("sid"))
+    request.session.clear()
+    request.session.update({"sid": users.start_session(name), "csrf": secrets.token_urlsafe(32)})
 
 
 def log_out(request: Request) -> None:
+    request.app.state.users.end_session(request.session.get("sid"))
     request.session.clear()
+    request.state.session_principal = None

@@ -49,9 +49,12 @@ def test_extract_writes_every_artifact_and_a_signed_manifest(home, lake, tmp_pat
     assert (folder / "manifest.json").read_bytes() == canonical_bytes(m)
     key = serialization.load_pem_public_key((home / "evidence" / "keys" / f"{m['key_id']}.pub.pem").read_bytes())
     key.verify((folder / "manifest.sig").read_bytes(), (folder / "manifest.json").read_bytes())  # raises if not
-    assert ledger_lines(home / "evidence") == [{
+    [entry] = ledger_lines(home / "evidence")
+    signature = base64.b64decode(entry.pop("signature"))
+    assert entry == {
         "seq": 1, "evidence_id": "CR_04_EC_NG_202509", "manifest_sha256": sha(folder / "manifest.json"),
-        "prev_entry_sha256": "0" * 64, "run_id": m["run_id"], "time": ledger_lines(home / "evidence")[0]["time"]}]
+        "prev_entry_sha256": "0" * 64, "run_id": m["run_id"], "time": entry["time"], "key_id": m["key_id"]}
+    key.verify(signature, canonical_bytes(entry))  # every other field of the entry is signed
 
 
 def test_contents_record_the_sql_parameters_data_and_context(home, lake, tmp_path):

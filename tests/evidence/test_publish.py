@@ -45,7 +45,8 @@ def test_an_anchor_no_longer_verifies_when_the_anchored_ledger_entry_is_rewritte
     with TsaStub() as tsa:
         assert run(["evidence", "anchor", "--tsa-url", tsa.url]) == 0
     # A forger with file access rewrites entry 1 and re-chains entry 2: the chain itself is
-    # consistent again, and only the anchor, fixed in time by the TSA, can tell.
+    # consistent again; the anchor, fixed in time by the TSA, tells (and so do the entries'
+    # signatures, which the forger cannot make without the key).
     first, second = ledger.read(store).entries
     forged_first = replace(first, manifest_sha256="0" * 64)
     forged_second = replace(second, prev_entry_sha256=forged_first.sha256)

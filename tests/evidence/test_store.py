@@ -15,6 +15,7 @@ from soxauto.catalog import load_catalog
 from soxauto.engines import connect
 from soxauto.evidence import ledger, trusted_keys, verify_store
 from soxauto.evidence import package as package_mod
+from soxauto.evidence.canonical import canonical_bytes
 from soxauto.evidence.record import record
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
@@ -109,14 +110,29 @@ def test_a_damaged_ledger_is_never_extended(setup):
     assert len((store / "ledger.jsonl").read_bytes().splitlines()) == 2
 
 
+def test_a_ledger_whose_last_entry_is_not_signed_by_the_key_is_never_extended(setup):
+    engine, catalog, store = setup
+    one(engine, catalog, store)
+    entry = json.loads((store / "ledger.jsonl").read_bytes())
+    entry["time"] = "2020-01-01T00:00:00.000000Z"  # backdated: the chain alone cannot tell (no entry follows)
+    (store / "ledger.jsonl").write_bytes(canonical_bytes(entry) + b"\n")
+
+    from soxauto.errors import IntegrityError
+    with pytest.raises(IntegrityError, match=r"ledger.jsonl: the last entry \(1\): the signature does not verify"):
+        one(engine, catalog, store, entity="JM_EG")
+    assert len((store / "ledger.jsonl").read_bytes().splitlines()) == 1
+    assert not (store / "CR_04_JM_EG_202509").exists()
+
+
 APPENDER = """
 import sys
 from pathlib import Path
-from soxauto.evidence import ledger
+from soxauto.evidence import ledger, load_signer
 store, tag = Path(sys.argv[1]), sys.argv[2]
+signer = load_signer(store)
 for i in range(40):
     with ledger.locked(store):
-        ledger.append(store, f"X_{tag}_202509", f"{tag}{i:063d}"[-64:], f"run-{tag}-{i}")
+        ledger.append(store, f"X_{tag}_202509", f"{tag}{i:063d}"[-64:], f"run-{tag}-{i}", signer)
 """
 
 
@@ -129,6 +145,7 @@ def test_two_processes_appending_at_once_keep_one_unbroken_chain(tmp_path):
     read = ledger.read(store)
 
     assert read.problems == () and not read.torn_tail
+    assert ledger.signature_problems(read, trusted_keys(store), store / ledger.LEDGER) == []
     assert [e.seq for e in read.entries] == list(range(1, 81))
     assert sorted(e.run_id for e in read.entries) == sorted(f"run-{t}-{i}" for t in "ab" for i in range(40))
     assert all(json.loads(line)["seq"] for line in (store / "ledger.jsonl").read_text().splitlines())

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +18,7 @@ from evkit import ARTIFACTS, extract_args, make_lake, manifest, sha
 from test_fingerprint import auditor_script
 
 from soxauto.cli import run
-from soxauto.evidence import trusted_keys, verify_store
+from soxauto.evidence import trusted_keys, verify_path, verify_store
 from soxauto.evidence.canonical import canonical_bytes
 from soxauto.evidence.package import sums_text
 
@@ -230,3 +234,289 @@ def test_a_pinned_key_that_did_not_sign_fails_every_package(store, tmp_path, cap
     assert run(["evidence", "verify", "--all", "--store", str(store), "--key", str(tmp_path / "other.pem")]) == 5
     assert run(["evidence", "verify", "--all", "--store", str(store),
                 "--key", str(next((store / "keys").glob("*.pub.pem")))]) == 0
+
+
+# --- Hardening (#23): the ledger is whole and signed, a package knows its place, and nothing
+# but a regular file is read, never past its declared size.
+
+LEDGER_CHECK = Path(__file__).resolve().parents[2] / "docs" / "evidence.md"
+VERIFY = "import sys; from soxauto.cli import run; sys.exit(run(sys.argv[1:]))"
+BACKDATED = "2020-01-01T00:00:00.000000Z"
+
+
+def edit_tail(store: Path, field: str, value) -> None:
+    """Edit the last ledger entry, keeping it canonical JSON (no later entry chains to it)."""
+    lines = (store / "ledger.jsonl").read_bytes().splitlines(keepends=True)
+    entry = json.loads(lines[-1])
+    entry[field] = value
+    lines[-1] = canonical_bytes(entry) + b"\n"
+    (store / "ledger.jsonl").write_bytes(b"".join(lines))
+
+
+def rechain(store: Path, edit, sign=None) -> None:
+    """Edit every ledger entry and recompute the whole chain, all without the evidence key
+    (``sign``: sign each entry again with another key)."""
+    prev, out = "0" * 64, []
+    for raw in (store / "ledger.jsonl").read_bytes().splitlines():
+        entry = json.loads(raw)
+        edit(entry)
+        entry["prev_entry_sha256"] = prev
+        if sign is not None:
+            entry.pop("signature", None)
+            entry["signature"] = base64.b64encode(sign(canonical_bytes(entry))).decode("ascii")
+        line = canonical_bytes(entry)
+        prev = hashlib.sha256(line).hexdigest()
+        out.append(line + b"\n")
+    (store / "ledger.jsonl").write_bytes(b"".join(out))
+
+
+def swap(a: Path, b: Path) -> None:
+    aside = a.with_name("aside")
+    a.rename(aside)
+    b.rename(a)
+    aside.rename(b)
+
+
+def verify_apart(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``soxauto evidence verify … --json`` in a child process that must end within 60 s (a
+    verify that reads a device or blocks on a FIFO would never end)."""
+    return subprocess.run([sys.executable, "-c", VERIFY, "evidence", "verify", *args, "--json"],
+                          cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def artifact(doc: dict, name: str) -> dict:
+    return next(a for a in doc["artifacts"] if a["path"] == name)
+
+
+@pytest.mark.parametrize("field, value", [("time", BACKDATED), ("run_id", "run-of-someone-else")])
+def test_the_last_ledger_entry_edited_fails_its_signature(store, field, value):
+    edit_tail(store, field, value)
+
+    report = check(store)
+
+    assert not report.ok
+    assert [p for p in report.problems if "signature" in p] == [
+        f"{store / 'ledger.jsonl'}:3: ledger entry 3 (CR_04_EC_NG_202509): the signature does not verify "
+        "(the entry was edited, or signed without the evidence key)"]
+    assert run(["evidence", "verify", "--all", "--store", str(store)]) == 5
+    assert run(["evidence", "verify", str(store / NAME)]) == 5  # by PATH, the head's signature is checked too
+
+
+def test_every_time_backdated_and_the_chain_recomputed_without_the_key_names_the_first_entry(store):
+    from soxauto.evidence import ledger
+
+    rechain(store, lambda e: e.update(time=BACKDATED))
+    assert ledger.read(store).problems == ()  # the chain alone is consistent again …
+
+    report = check(store)
+
+    assert not report.ok  # … its signatures are not
+    assert [p for p in report.problems if "signature" in p] == [
+        f"{store / 'ledger.jsonl'}:1: ledger entry 1 (CR_04_EC_NG_202509): the signature does not verify "
+        "(the entry was edited, or signed without the evidence key); 2 later entries fail too"]
+    assert run(["evidence", "verify", "--all", "--store", str(store)]) == 5
+    assert run(["evidence", "verify", str(store / "history" / NAME / "000001")]) == 5
+
+
+def test_a_ledger_rewritten_and_resigned_with_another_key_is_refused(store):
+    from soxauto.evidence.keys import key_id
+
+    intruder = Ed25519PrivateKey.generate()
+    rechain(store, lambda e: e.update(time=BACKDATED, key_id=key_id(intruder.public_key())), sign=intruder.sign)
+
+    report = check(store)
+
+    assert not report.ok
+    assert [p for p in report.problems if "signed" in p] == [
+        f"{store / 'ledger.jsonl'}:1: ledger entry 1 (CR_04_EC_NG_202509): signed with key "
+        f"{key_id(intruder.public_key())[:12]}…, which is not trusted; 2 later entries fail too"]
+
+
+def test_signatures_stripped_and_the_chain_recomputed_are_unsigned_entries(store):
+    def strip(entry):
+        del entry["key_id"], entry["signature"]  # the ledger format before entries were signed
+    rechain(store, strip)
+
+    report = check(store)
+
+    assert not report.ok and report.ledger_entries == 0
+    assert report.problems[0] == (f"{store / 'ledger.jsonl'}:1: not a ledger entry: it has no key_id, signature "
+                                  "(an unsigned entry of an older SOXauto: regenerate the store)")
+
+
+def test_a_package_folder_replaced_by_a_symlink_to_a_valid_copy_is_refused(store, tmp_path, capsys):
+    shutil.move(store / NAME, tmp_path / "elsewhere")
+    (store / NAME).symlink_to(tmp_path / "elsewhere")
+
+    report = check(store)
+
+    assert f"ledger entry 3 ({NAME}): package missing at {store / NAME} (a symbolic link stands there)" in report.problems
+    assert not report.ok
+    capsys.readouterr()
+    assert run(["evidence", "verify", str(store / NAME), "--json"]) == 5
+    assert json.loads(capsys.readouterr().out)["problems"][0] == \
+        f"{store / NAME} is a symbolic link: a package is verified in its own folder, not through a link"
+
+
+def test_two_package_folders_swapped_fail_verify_by_path(store, capsys):
+    jm = store / "CR_04_JM_EG_202509"
+    swap(store / NAME, jm)
+
+    for folder, holds in ((store / NAME, jm.name), (jm, NAME)):
+        capsys.readouterr()
+        assert run(["evidence", "verify", str(folder), "--json"]) == 5
+        out = json.loads(capsys.readouterr().out)
+        assert out["signature"] == "ok" and all(a["status"] == "ok" for a in out["artifacts"])  # valid on its own …
+        assert out["ledger"] == f"folder {folder.name} holds package {holds}; a package is valid only in its own folder"
+    assert run(["evidence", "verify", "--all", "--store", str(store)]) == 5
+
+
+def test_a_package_renamed_into_a_deleted_ones_place_fails_verify_by_path(store, capsys):
+    shutil.rmtree(store / NAME)
+    (store / "CR_04_JM_EG_202509").rename(store / NAME)
+
+    capsys.readouterr()
+    assert run(["evidence", "verify", str(store / NAME), "--json"]) == 5
+    assert json.loads(capsys.readouterr().out)["ledger"] == \
+        f"folder {NAME} holds package CR_04_JM_EG_202509; a package is valid only in its own folder"
+    assert run(["evidence", "verify", "--all", "--store", str(store)]) == 5
+
+
+def test_a_package_copied_under_a_new_id_fails_verify_by_path(store, capsys):
+    copy = store / "CR_04_EC_GH_202509"
+    shutil.copytree(store / "CR_04_JM_EG_202509", copy)
+
+    capsys.readouterr()
+    assert run(["evidence", "verify", str(copy), "--json"]) == 5
+    assert json.loads(capsys.readouterr().out)["ledger"] == \
+        "folder CR_04_EC_GH_202509 holds package CR_04_JM_EG_202509; a package is valid only in its own folder"
+    assert run(["evidence", "verify", "--all", "--store", str(store)]) == 5
+
+
+def test_a_history_package_copied_under_another_sequence_fails_verify_by_path(store, capsys):
+    shutil.copytree(store / "history" / NAME / "000001", store / "history" / NAME / "000002")  # entry 2 is JM_EG's
+
+    capsys.readouterr()
+    assert run(["evidence", "verify", str(store / "history" / NAME / "000002"), "--json"]) == 5
+    assert json.loads(capsys.readouterr().out)["ledger"] == \
+        f"this manifest is ledger entry 1's ({NAME}), whose package belongs at history/{NAME}/000001"
+    assert run(["evidence", "verify", "--all", "--store", str(store)]) == 5
+
+
+def test_a_history_package_verified_by_path_is_said_to_be_an_earlier_one(store, capsys):
+    capsys.readouterr()
+    assert run(["evidence", "verify", str(store / "history" / NAME / "000001"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ledger"] == "ok" and out["note"] == f"an earlier package of {NAME}: ledger entry 1; the latest is entry 3"
+    assert run(["evidence", "verify", str(store / NAME), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["note"] == ""
+
+
+def test_a_package_missing_from_the_ledger_is_not_in_the_ledger(store, capsys):
+    first = (store / "ledger.jsonl").read_bytes().splitlines(keepends=True)[0]
+    (store / "ledger.jsonl").write_bytes(first)  # a sound, shorter chain: JM_EG was never committed
+
+    capsys.readouterr()
+    assert run(["evidence", "verify", str(store / "CR_04_JM_EG_202509"), "--json"]) == 5
+    assert json.loads(capsys.readouterr().out)["ledger"] == "not in the ledger (never committed, or edited)"
+
+
+def test_a_symlink_to_dev_zero_as_data_csv_is_refused_at_once(store):
+    (store / NAME / "data.csv").unlink()
+    (store / NAME / "data.csv").symlink_to("/dev/zero")
+
+    done = verify_apart(str(store / NAME), cwd=store.parent)
+
+    assert done.returncode == 5, done.stderr
+    out = json.loads(done.stdout)
+    assert artifact(out, "data.csv") == {
+        "path": "data.csv", "role": "data_csv", "status": "refused",
+        "detail": "a symbolic link (to /dev/zero), not a regular file: refused without reading it"}
+    assert out["fingerprints"] == {"data.parquet": "match", "data.csv": "refused"}
+    assert verify_apart("--all", "--store", str(store), cwd=store.parent).returncode == 5
+
+
+def test_a_symlink_to_an_identical_copy_is_refused(store, tmp_path):
+    folder = store / NAME
+    shutil.copy(folder / "data.csv", tmp_path / "same.csv")
+    (folder / "data.csv").unlink()
+    (folder / "data.csv").symlink_to(tmp_path / "same.csv")
+
+    report = check(store)
+
+    assert statuses(report, where=folder) == {"data.csv": "refused"}
+    assert not report.ok
+
+
+@pytest.mark.parametrize("name", ["data.csv", "notes"])
+def test_a_fifo_in_a_package_is_refused_without_blocking(store, name):
+    (store / NAME / name).unlink(missing_ok=True)
+    os.mkfifo(store / NAME / name)
+
+    done = verify_apart(str(store / NAME), cwd=store.parent)
+
+    assert done.returncode == 5, done.stderr
+    got = artifact(json.loads(done.stdout), name)
+    assert got["status"] == "refused" and got["detail"].startswith("a FIFO, not a regular file")
+    assert verify_apart("--all", "--store", str(store), cwd=store.parent).returncode == 5
+
+
+def test_a_file_longer_than_declared_is_read_no_further_than_one_byte_past(store, monkeypatch):
+    from soxauto.evidence import folder as folder_mod
+
+    path = store / NAME / "data.csv"
+    declared = path.stat().st_size
+    with open(path, "ab") as f:
+        f.write(b"x" * 5_000_000)
+    reads = []
+    real = folder_mod.read_file
+    monkeypatch.setattr(folder_mod, "read_file", lambda p, limit: reads.append((p.name, limit)) or real(p, limit))
+
+    report = check(store)
+
+    assert (path.name, declared) in reads
+    pkg = package(report, store / NAME)
+    assert statuses(report, where=store / NAME) == {"data.csv": "altered"}
+    assert next(a.detail for a in pkg.artifacts if a.path == "data.csv") == \
+        f"larger than the {declared} bytes the manifest declares; not read further"
+    assert dict(pkg.fingerprints)["data.csv"] == "not read: larger than declared"
+
+
+def ledger_check_script(tmp_path: Path) -> Path:
+    block = re.search(r"<!-- ledger-check:start -->\n```sh\n(.*?)```\n<!-- ledger-check:end -->",
+                      LEDGER_CHECK.read_text("utf-8"), re.S)
+    assert block, "docs/evidence.md lost its ledger check"
+    script = tmp_path / "ledger-check.sh"
+    script.write_text(block.group(1))
+    return script
+
+
+def test_the_documented_ledger_check_runs_with_standard_tools(store, tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    script = ledger_check_script(tmp_path)
+    assert run(["keys", "export", "--out", str(tmp_path / "key.pem"), "--store", str(store)]) == 0
+    ledger_file = store / "ledger.jsonl"
+
+    def check_by_hand():
+        return subprocess.run(["sh", str(script), str(ledger_file), str(tmp_path / "key.pem")], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+
+    done = check_by_hand()
+    pristine = ledger_file.read_bytes()
+    head = hashlib.sha256(pristine.splitlines()[-1]).hexdigest()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == f"ledger OK: 3 entries, head {head}"
+
+    edit_tail(store, "time", BACKDATED)
+    done = check_by_hand()
+    assert done.returncode == 1 and done.stdout.splitlines()[-1] == "line 3: the signature does not verify"
+
+    rechain(store, lambda e: e.update(time=BACKDATED))
+    done = check_by_hand()
+    assert done.returncode == 1 and done.stdout.splitlines()[-1] == "line 1: the signature does not verify"
+
+    ledger_file.write_bytes(pristine)
+    drop_line(store, 1)
+    done = check_by_hand()
+    assert done.returncode == 1 and done.stdout.splitlines()[-1] == "line 2: sequence 3, 2 expected"

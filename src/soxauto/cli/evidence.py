@@ -146,7 +146,7 @@ def _print(report) -> None:
     packages = [report] if isinstance(report, PackageReport) else list(report.packages)
     for p in packages:
         if p.ok and isinstance(report, StoreReport):  # a store: one line per valid package
-            console.print(f"[green]valid[/] {p.evidence_id}  {p.path}")
+            console.print(f"[green]valid[/] {p.evidence_id}  {p.path}" + (f"  ({p.note})" if p.note else ""))
             continue
         verdict = "[green]valid[/]" if p.ok else "[red]NOT VALID[/]"
         table = Table(title=f"{p.evidence_id or p.path.name}  {verdict}  ({p.path})", title_justify="left")
@@ -159,6 +159,7 @@ def _print(report) -> None:
         console.print(table)
         fps = ", ".join(f"{f}: {v}" for f, v in p.fingerprints) or "not computed"
         console.print(f"signature: {p.signature}; fingerprint {fps}; ledger: {p.ledger}"
+                      + (f" ({p.note})" if p.note else "")
                       + (f"; reproduce: {p.reproduce}" if p.reproduce else ""))
         for problem in p.problems:
             console.print(f"[red]{problem}[/]")

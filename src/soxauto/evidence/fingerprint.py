@@ -246,13 +246,14 @@ def fingerprint(table: pa.Table) -> str:
     return f.hexdigest()
 
 
-def parquet_fingerprint(path: Path) -> str:
+def parquet_fingerprint(path: Path | pa.NativeFile) -> str:
+    """``path``: a file, or bytes already read (``pa.BufferReader``), as verify passes them."""
     import pyarrow.parquet as pq
 
     return fingerprint(pq.read_table(path))
 
 
-def csv_fingerprint(path: Path, schema: pa.Schema) -> str:
+def csv_fingerprint(path: Path | pa.NativeFile, schema: pa.Schema) -> str:
     """Read the CSV with the recorded column types: an empty unquoted field is NULL, ``""`` is
     the empty string (the writer quotes every text value)."""
     import pyarrow.csv as pcsv

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from ..errors import IntegrityError, UsageError
+from ..errors import UsageError
 from ..extract import ExtractResult
 from ..validation import ValidationResult
 from . import ledger
@@ -374,8 +374,7 @@ class Draft:
         with ledger.locked(store):
             with clock.part("recover"):
                 recovered, read = recover_and_read(store)
-            if read.problems:
-                raise IntegrityError("the evidence ledger is damaged; nothing was committed", [])
+            ledger.refuse_damaged(store, read, signer)
             head, latest = read.head, read.latest()
             with clock.part("sign"):
                 manifest = body | {
@@ -396,7 +395,7 @@ class Draft:
                     _supersede(store, target, read)
                 os.replace(tmp, target)
                 fsync_dir(store)
-                entry = ledger.append(store, name, manifest_digest, self.run_id, read)
+                entry = ledger.append(store, name, manifest_digest, self.run_id, signer, read)
                 appended(store, read, entry)
         return Written(target, name, self.run_id, entry.seq, entry.manifest_sha256, manifest["fingerprint"]["value"],
                        tuple(recovered), dict(clock.seconds))

@@ -120,3 +120,14 @@ def test_capability_tables_cover_every_dialect_in_upper_case():
     # Held to SQL Server 2019: none of these exists there.
     assert not {"REGEXP_LIKE", "STARTS_WITH", "GREATEST", "LEAST", "DATETRUNC", "LOGICAL_OR"} & CAPABILITIES["tsql"]
     assert {"REGEXP_LIKE", "STARTS_WITH", "IF"} <= CAPABILITIES["trino"]
+
+
+def test_every_catalog_dialect_is_an_engine_capability_class_with_these_functions():
+    """The catalog's dialect check and the engines' rendering read one table of function names:
+    an engine's capability class (engines/capability.py) answers with the catalog's set."""
+    from soxauto.engines.capability import capabilities
+
+    for dialect in DIALECTS:
+        caps = capabilities(dialect)
+        assert caps.name == dialect and caps.functions() is CAPABILITIES[dialect]
+    assert capabilities("tsql").min_server_version == 15  # the 2019 the table is held to

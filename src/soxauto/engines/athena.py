@@ -3,7 +3,10 @@
 One ``run`` is one Athena query execution:
 
 * the catalog query is bound to Glue tables and rendered in the Trino dialect with positional
-  ``?`` placeholders; the values go to Athena as ``ExecutionParameters`` (``athena_values``);
+  ``?`` placeholders; the values go to Athena as ``ExecutionParameters`` (``athena_values``).
+  Athena binds ``?`` only in a WHERE clause, so a value anywhere else (a select list, a CTE's
+  select list, ON, GROUP BY, HAVING) is written into the text as a typed literal built by
+  sqlglot (``capability.Athena``); the result lists those values in ``details["literals"]``;
 * result reuse is disabled on every request and a reused result is refused;
 * the execution is polled with exponential backoff up to a timeout (clock and sleep are
   injectable); FAILED, CANCELLED or a timeout raise ``EngineError`` with Athena's reason;
@@ -34,6 +37,7 @@ from .athena_order import output_names, restore, sort_keys
 from .athena_settings import AthenaSettings, resolve
 from .athena_values import decode, header_row, literals
 from .base import QueryResult
+from .capability import Athena
 from .render import Renderer
 
 PAGE_ROWS = 1000  # GetQueryResults' maximum page size
@@ -72,7 +76,7 @@ class AthenaEngine:
         self._glue = session.client("glue", region_name=self.settings.region)
         self._clock, self._sleep = clock, sleep
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
-        self._renderer = Renderer(self.dialect, binding, self.source, positional=True)
+        self._renderer = Renderer(Athena, binding, self.source, positional=True)
         self._version: str | None = None
         self._registered: dict[str, tuple[str, str]] = {}
 
@@ -94,11 +98,16 @@ class AthenaEngine:
         return exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(database))
 
     def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, list[str]]:
-        sql, values = self._renderer.render(query, params)
-        return sql, literals(values)
+        rendered = self._renderer.rendered(query, params)
+        return rendered.sql, literals(rendered.parameters)
 
     def run(self, query: exp.Expression, params: Mapping[str, Any]) -> AthenaResult:
-        sql, parameters = self.render(query, params)
+        rendered = self._renderer.rendered(query, params)
+        sql, parameters = rendered.sql, literals(rendered.parameters)
+        # The values written into the text, as the literal each became (the evidence's
+        # parameters.json keeps every value by name; this says which ones Athena did not bind).
+        inlined = [{"parameter": name, "literal": Athena.generate(Athena.literal(value))}
+                   for name, value in rendered.literals]
         t0 = self._clock()
         keys = sort_keys(query) if self.settings.unload == "auto" else None
         names = output_names(query)
@@ -113,6 +122,7 @@ class AthenaEngine:
             text = sql
             execution = self.execute(text, parameters)
             table, read = self._read_pages(execution)
+        read["literals"] = inlined
         return self._result(execution, text, parameters, table, read, self._clock() - t0)
 
     def register(self, name: str, table: pa.Table) -> exp.Table:
@@ -284,10 +294,10 @@ class AthenaEngine:
 
 def unload_statement(select_sql: str, location: str) -> str:
     """``UNLOAD (<select>) TO '<location>' WITH (format = 'PARQUET')``. sqlglot cannot build an
-    UNLOAD, so the statement is assembled here from the rendered SELECT (placeholders only, no
-    values) and a location this engine generated and ``athena_s3.split`` checked."""
+    UNLOAD, so the statement is assembled here from the rendered SELECT (its values placeholders
+    or literals sqlglot built) and a location this engine generated and ``athena_s3.split`` checked."""
     s3io.split(location, "UNLOAD location")
-    target = exp.Literal.string(location).sql(dialect="trino")
+    target = Athena.generate(exp.Literal.string(location))
     return "UNLOAD (\n" + select_sql + "\n) TO " + target + " WITH (format = 'PARQUET', compression = 'SNAPPY')"
 
 

@@ -16,6 +16,7 @@ from ..errors import EngineError, LakeContractError
 from ..lake.binding import Binding, TableBinding
 from ..lake.contract import contract
 from .base import QueryResult, Stream
+from .capability import DuckDB
 from .render import Renderer
 
 
@@ -68,7 +69,7 @@ class DuckDBEngine:
 
     def __init__(self, binding: Binding, *, threads: int | None = None, memory_limit: str | None = None):
         self.binding = binding
-        self._renderer = Renderer(self.dialect, binding, self.source, positional=False)
+        self._renderer = Renderer(DuckDB, binding, self.source, positional=False)
         self._views: set[str] = set()  # registered names that are views over spooled Parquet files
         self._parsed: dict[str, Any] = {}  # SQL text -> DuckDB's parsed statement (see rows)
         config: dict[str, object] = {}
@@ -201,7 +202,7 @@ class DuckDBEngine:
     def unregister(self, name: str) -> None:
         if name in self._views:
             self._views.discard(name)
-            self._con.execute(exp.Drop(tables=[exp.to_table(name)], kind="VIEW", exists=True).sql(dialect="duckdb"))
+            self._con.execute(DuckDB.generate(exp.Drop(tables=[exp.to_table(name)], kind="VIEW", exists=True)))
         else:
             self._con.unregister(name)
 

@@ -11,9 +11,11 @@ only because it may hold a password), the binding file's ``connection`` block (`
 ``SOXAUTO_MSSQL_PASSWORD`` add UID/PWD when the string has none. The connection string is never
 logged or put in an error; ``masked`` shows it with the password hidden.
 
-``dialect`` is ``"tsql"`` in production. ``"postgres"`` exists so the driver plumbing
-(placeholders, Decimal, the binding's quoting, temporary tables) can be tested for real through
-pyodbc against a local PostgreSQL: only the SQL text differs, every other line is the same.
+``dialect`` is ``"tsql"`` in production: SQL Server 2019 or later, checked when the connection
+opens, with every statement rewritten for what 2019 can say (``capability.SqlServer``).
+``"postgres"`` exists so the driver plumbing (placeholders, Decimal, the binding's quoting,
+temporary tables) can be tested for real through pyodbc against a local PostgreSQL: only the
+SQL text differs (``capability.PostgresOverOdbc``, which has no version floor).
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.postgres import Postgres
 
 from ..errors import BindingError, EngineError, UsageError
 from ..lake.binding import Binding, TableBinding
 from .base import QueryResult
+from .capability import Capabilities, PostgresOverOdbc, SqlServer
 from .render import Renderer
 
 log = logging.getLogger(__name__)
@@ -47,15 +50,17 @@ _SECRET = re.compile(r"((?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^
 _PART = re.compile(r"\[((?:[^\]]|\]\])+)\]|([^.\[\]]+)")
 
 
-class OdbcPostgres(Postgres):
-    """PostgreSQL as ODBC sees it: the driver takes ``?`` markers, not psycopg's ``%s``."""
-
-    class Generator(Postgres.Generator):
-        def placeholder_sql(self, expression: exp.Placeholder) -> str:
-            return f":{expression.name}" if expression.this else "?"
-
-
-DIALECTS: Mapping[str, Any] = {"tsql": "tsql", "postgres": OdbcPostgres()}
+# The production dialect, and the PostgreSQL stand-in of the ODBC tests (docs/sqlserver.md).
+DIALECTS: Mapping[str, type[Capabilities]] = {"tsql": SqlServer, "postgres": PostgresOverOdbc}
+# Editions that are always the current engine and report a fixed ProductVersion (12.x):
+# Azure SQL Database (5) and Azure SQL Managed Instance (8).
+EVERGREEN_EDITIONS = (5, 8)
+YEARS = {11: 2012, 12: 2014, 13: 2016, 14: 2017, 15: 2019, 16: 2022, 17: 2025}
+_PRODUCT = exp.select(
+    exp.alias_(exp.cast(exp.Anonymous(this="SERVERPROPERTY", expressions=[exp.Literal.string("ProductVersion")]),
+                        exp.DataType.build("NVARCHAR(128)", dialect="tsql")), "product_version"),
+    exp.alias_(exp.cast(exp.Anonymous(this="SERVERPROPERTY", expressions=[exp.Literal.string("EngineEdition")]),
+                        exp.DataType.build("INT")), "engine_edition"))
 
 
 def physical_name(location: str, logical: str = "") -> exp.Table:
@@ -148,6 +153,7 @@ class MssqlEngine:
         if dialect not in DIALECTS:
             raise UsageError(f"mssql engine: dialect '{dialect}' is not one of {', '.join(DIALECTS)}")
         self.binding, self.dialect = binding, dialect
+        self.caps = DIALECTS[dialect]
         self._environ = os.environ if environ is None else environ
         self._spec = connection
         self.query_timeout = int(query_timeout or binding.connection.get("query_timeout") or QUERY_TIMEOUT)
@@ -156,7 +162,7 @@ class MssqlEngine:
             self._tables = {tb.logical: physical_name(tb.location, tb.logical) for tb in binding.tables.values()}
         except BindingError as e:
             raise BindingError(f"binding {binding.name}: {e}") from None
-        self._renderer = Renderer(DIALECTS[dialect], binding, self.source, positional=True)
+        self._renderer = Renderer(self.caps, binding, self.source, positional=True)
         self._con = None
         self._version: str | None = None
         self._temporary: set[str] = set()
@@ -185,7 +191,42 @@ class MssqlEngine:
             except pyodbc.Error:
                 # psqlODBC has no connection-level query timeout; SQL Server's driver has.
                 log.warning("the ODBC driver of %s has no query timeout; queries run without one", self._where(text))
+            try:
+                self._check_version(self._where(text))
+            except Exception:
+                self._con.close()
+                self._con = None
+                raise
         return self._con
+
+    def _check_version(self, where: str) -> None:
+        """Refuse a server older than the dialect's floor (SQL Server 2019): the rendering
+        relies on it, and a too old server would fail later, statement by statement."""
+        floor = self.caps.min_server_version
+        if floor is None:
+            return  # the PostgreSQL stand-in of the tests is no SQL Server: nothing to check
+        import pyodbc
+
+        cursor = self._con.cursor()
+        try:
+            row = cursor.execute(self.caps.generate(_PRODUCT)).fetchone()
+            version, edition = (str(row[0] or ""), row[1]) if row is not None else ("", None)
+        except pyodbc.Error:
+            # Not answered (a server that is not SQL Server): the driver's SQL_DBMS_VER, which
+            # ODBC defines as '##.##.####' and Microsoft's driver fills with the same version.
+            version, edition = str(self._con.getinfo(pyodbc.SQL_DBMS_VER) or ""), None
+        finally:
+            cursor.close()
+        major = version.strip().split(".", 1)[0]
+        if edition in EVERGREEN_EDITIONS:
+            return
+        if not major.isdigit():
+            raise EngineError(f"{where} reported the version '{version}', which is not a SQL Server version")
+        if int(major) < floor:
+            year = YEARS.get(int(major))
+            raise UsageError(f"{where} runs SQL Server {version}{f' ({year})' if year else ''}; SOXauto needs SQL "
+                             f"Server {YEARS[floor]} (version {floor}) or later. Upgrade the server, or bind the "
+                             "NAV tables of a newer one")
 
     @staticmethod
     def _where(text: str) -> str:
@@ -200,9 +241,10 @@ class MssqlEngine:
             import pyodbc
 
             text = None
-            if self.dialect == "tsql":
+            if self.caps.version_statement:
+                statement = sqlglot.parse_one(self.caps.version_statement, read=self.caps.dialect)
                 try:
-                    text = con.cursor().execute("SELECT @@VERSION").fetchval()
+                    text = con.cursor().execute(self.caps.generate(statement)).fetchval()
                 except pyodbc.Error:
                     text = None
             if not text:
@@ -260,35 +302,27 @@ class MssqlEngine:
     def register(self, name: str, table: pa.Table) -> exp.Table:
         """Copy an extract into a session temporary table (``#name`` on SQL Server), so later
         statements of this engine can join it with the bound tables."""
-        target = exp.Table(this=exp.Identifier(this=name, quoted=True, temporary=self.dialect == "tsql"))
-        columns = [exp.ColumnDef(this=exp.to_identifier(f.name, quoted=True), kind=column_type(f, table.column(f.name), self.dialect))
-                   for f in table.schema]
-        create = exp.Create(kind="TABLE", this=exp.Schema(this=target.copy(), expressions=columns),
-                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
-        insert = exp.insert(exp.Values(expressions=[exp.tuple_(*(exp.Placeholder() for _ in table.schema))]),
-                            target.copy(), columns=[exp.to_identifier(f.name, quoted=True) for f in table.schema])
-        dialect = DIALECTS[self.dialect]
+        create, insert = temporary_table(name, table, self.caps)
         rows = list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns))))
         self.unregister(name)
         cursor = self.connection().cursor()
         try:
-            cursor.execute(create.sql(dialect=dialect))
+            cursor.execute(create)
             self._temporary.add(name)
             if rows:
                 cursor.fast_executemany = self.fast_executemany
-                cursor.executemany(insert.sql(dialect=dialect), rows)
+                cursor.executemany(insert, rows)
         except Exception as e:  # pyodbc.Error, or a value the driver cannot bind
             raise EngineError(f"cannot register '{name}' as a temporary table: {_message(e)}") from None
         finally:
             cursor.close()
-        return target
+        return temporary_name(name, self.caps)
 
     def unregister(self, name: str) -> None:
         if name not in self._temporary or self._con is None:
             return
-        target = exp.Table(this=exp.Identifier(this=name, quoted=True, temporary=self.dialect == "tsql"))
-        drop = exp.Drop(kind="TABLE", exists=True, tables=[target])
-        self._con.cursor().execute(drop.sql(dialect=DIALECTS[self.dialect])).close()
+        drop = exp.Drop(kind="TABLE", exists=True, tables=[temporary_name(name, self.caps)])
+        self._con.cursor().execute(self.caps.generate(drop)).close()
         self._temporary.discard(name)
 
     def close(self) -> None:
@@ -303,16 +337,43 @@ class MssqlEngine:
         self.close()
 
 
-def column_type(field: pa.Field, values: pa.ChunkedArray, dialect: str) -> exp.DataType:
+def temporary_name(name: str, caps: type[Capabilities]) -> exp.Table:
+    """The session temporary table ``name`` (``[#name]`` on SQL Server)."""
+    caps.check_temporary_name(caps.temporary_prefix + name)
+    return exp.Table(this=exp.Identifier(this=name, quoted=True, temporary=bool(caps.temporary_prefix)))
+
+
+def temporary_table(name: str, table: pa.Table, caps: type[Capabilities]) -> tuple[str, str]:
+    """The CREATE of a session temporary table for ``table`` and the INSERT that fills it (one
+    ``?`` per column). Text columns take the database's collation where the dialect asks for it:
+    tempdb's may differ from the data warehouse's, and a join would then fail (Msg 468)."""
+    target = temporary_name(name, caps)
+    columns = []
+    for f in table.schema:
+        kind = column_type(f, table.column(f.name), caps)
+        constraints = []
+        if caps.temporary_text_collation and kind.is_type(*exp.DataType.TEXT_TYPES):
+            collate = exp.CollateColumnConstraint(this=exp.var(caps.temporary_text_collation))
+            constraints.append(exp.ColumnConstraint(kind=collate))
+        columns.append(exp.ColumnDef(this=exp.to_identifier(f.name, quoted=True), kind=kind, constraints=constraints))
+    create = exp.Create(kind="TABLE", this=exp.Schema(this=target.copy(), expressions=columns),
+                        properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+    insert = exp.insert(exp.Values(expressions=[exp.tuple_(*(exp.Placeholder() for _ in table.schema))]),
+                        target.copy(), columns=[exp.to_identifier(f.name, quoted=True) for f in table.schema])
+    return caps.generate(create), caps.generate(insert)
+
+
+def column_type(field: pa.Field, values: pa.ChunkedArray, dialect: str | type[Capabilities]) -> exp.DataType:
     """The SQL type of a registered column: DECIMAL keeps precision and scale exactly."""
+    caps = DIALECTS[dialect] if isinstance(dialect, str) else dialect
     t = field.type
     if pa.types.is_decimal(t):
         return exp.DataType.build(f"DECIMAL({t.precision}, {t.scale})")
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         longest = max((len(v) for v in values.to_pylist() if v is not None), default=1)
         if longest > 4000:
-            return exp.DataType.build("NVARCHAR(MAX)" if dialect == "tsql" else "TEXT", dialect="tsql")
-        return exp.DataType.build(f"{'NVARCHAR' if dialect == 'tsql' else 'VARCHAR'}({max(longest, 1)})")
+            return exp.DataType.build(caps.long_text_type, dialect="tsql")
+        return exp.DataType.build(f"{caps.text_type}({max(longest, 1)})")
     simple = [(pa.types.is_boolean, "BOOLEAN"), (pa.types.is_integer, "BIGINT"), (pa.types.is_date, "DATE"),
               (pa.types.is_timestamp, "TIMESTAMP"), (pa.types.is_floating, "DOUBLE")]
     for test, sql_type in simple:

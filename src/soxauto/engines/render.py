@@ -1,18 +1,25 @@
 """From a canonical catalog query to the text and parameters one engine runs.
 
-Three steps, all on sqlglot expressions (never on SQL text with values in it):
+Four steps, all on sqlglot expressions (never on SQL text with values in it):
 
 1. ``bind_tables``: each logical table (``nav.gl_entries``) becomes a projection of its physical
    source that renames physical columns back to logical ones.
 2. ``expand_lists``: a list parameter inside ``IN (:name)`` becomes one bound placeholder per
    element (an empty list makes the predicate FALSE), so every driver binds scalars only.
-3. ``placeholders``: named (``$name``, DuckDB) or positional (``?``) placeholders, with the
+3. ``Capabilities.rewrite`` (``capability``): what the dialect cannot say is rewritten
+   (SQL Server 2019 has no IS DISTINCT FROM, no BOOL_OR, no boolean values), and a value the
+   dialect cannot bind where it stands (Athena binds ``?`` only in WHERE) becomes a typed literal.
+4. ``placeholders``: named (``$name``, DuckDB) or positional (``?``) placeholders, with the
    values in the order the driver needs.
+
+Every statement of an engine goes through ``Renderer`` (or, for its own DDL, through
+``Capabilities.generate``), so generated statements get the rewrites catalog queries get.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from sqlglot import exp
@@ -20,8 +27,10 @@ from sqlglot import exp
 from ..errors import UsageError, did_you_mean
 from ..lake.binding import Binding, TableBinding
 from ..lake.contract import contract
+from .capability import Capabilities, capabilities
 
 Source = Callable[[TableBinding], exp.Expression]
+Dialect = str | type[Capabilities]
 
 
 def logical_name(table: exp.Table) -> str | None:
@@ -169,12 +178,16 @@ def bound_value(name: str, params: Mapping[str, Any]) -> Any:
     raise UsageError(f"query parameter '{name}' has no value{did_you_mean(name, params)}")
 
 
-def render(query: exp.Expression, dialect: str, binding: Binding | None, source: Source | None, params: Mapping[str, Any], *, positional: bool) -> tuple[str, Any]:
-    text, names = prepare(query, dialect, binding, source, params, positional=positional)
-    return text, bind(names, params, positional=positional)
+def render(query: exp.Expression, dialect: Dialect, binding: Binding | None, source: Source | None,
+           params: Mapping[str, Any], *, positional: bool) -> tuple[str, Any]:
+    rendered = prepare(query, dialect, binding, source, params, positional=positional).render(params)
+    return rendered.sql, rendered.parameters
 
 
-def prepare(query, dialect, binding, source, params, *, positional: bool) -> tuple[str, tuple[str, ...]]:
+def prepare(query: exp.Expression, dialect: Dialect, binding: Binding | None, source: Source | None,
+            params: Mapping[str, Any], *, positional: bool) -> "Statement":
+    """``query`` bound, its lists expanded and rewritten for what ``dialect`` can say."""
+    caps = capabilities(dialect)
     # One copy of the query, made by the first step: the others work on it in place (a large
     # statement's copies cost more than its rendering).
     if binding is not None and source is not None:
@@ -182,7 +195,62 @@ def prepare(query, dialect, binding, source, params, *, positional: bool) -> tup
         query, flat = expand_lists(query, params, copy=False)
     else:
         query, flat = expand_lists(query, params)
-    return placeholders(query, dialect, set(flat), positional=positional, copy=False)
+    query = caps.rewrite(query)
+    inline = caps.literal_placeholders(query)
+    if inline:
+        return Statement(caps, positional, query, _text_order(query, inline, caps.dialect))
+    text, names = placeholders(query, caps.dialect, set(flat), positional=positional, copy=False)
+    return Statement(caps, positional, None, (), text, names)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What an engine sends: the text, the driver's parameters, and the parameters written into
+    the text as literals (by placeholder name, in text order) where the dialect binds none."""
+
+    sql: str
+    parameters: Any
+    literals: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A query prepared for one dialect. Its text is fixed unless some placeholders must be
+    literals (``inline``: their positions in ``find_all`` order); then each ``render`` writes
+    the values of that call into a copy."""
+
+    caps: type[Capabilities]
+    positional: bool
+    expression: exp.Expression | None
+    inline: tuple[int, ...]
+    text: str = ""
+    names: tuple[str, ...] = ()
+
+    def render(self, params: Mapping[str, Any]) -> Rendered:
+        if self.expression is None:
+            return Rendered(self.text, bind(self.names, params, positional=self.positional))
+        query = self.expression.copy()
+        found = list(query.find_all(exp.Placeholder))
+        literals = []
+        for k in self.inline:
+            name = found[k].name
+            value = bound_value(name, params)
+            found[k].replace(self.caps.literal(value))
+            literals.append((name, value))
+        names = {p.name for p in query.find_all(exp.Placeholder)}
+        text, order = placeholders(query, self.caps.dialect, names, positional=self.positional, copy=False)
+        return Rendered(text, bind(order, params, positional=self.positional), tuple(literals))
+
+
+def _text_order(query: exp.Expression, inline: tuple[int, ...], dialect) -> tuple[int, ...]:
+    """``inline`` sorted as the rendered text reads them (find_all walks breadth first), so the
+    literals are listed in the order a reader of the statement meets them."""
+    tagged = query.copy()
+    for k, p in enumerate(tagged.find_all(exp.Placeholder)):
+        p.set("this", f"__p{k}__")
+    seen = [int(m.group(1)) for m in _TOKEN.finditer(tagged.sql(dialect=dialect))]
+    wanted = set(inline)
+    return tuple(k for k in seen if k in wanted)
 
 
 def bind(names: tuple[str, ...], params: Mapping[str, Any], *, positional: bool):
@@ -192,22 +260,31 @@ def bind(names: tuple[str, ...], params: Mapping[str, Any], *, positional: bool)
 
 
 class Renderer:
-    """Renders queries for one engine and remembers the result per query object and list
-    shape: a catalog item's query is rendered once however many entities run it."""
+    """Renders queries for one engine and remembers the prepared statement per query object
+    and list shape: a catalog item's query is rendered once however many entities run it."""
 
-    def __init__(self, dialect: str, binding: Binding | None, source: Source | None, *, positional: bool, size: int = 1024):
-        self.dialect, self.binding, self.source, self.positional = dialect, binding, source, positional
-        self._cache: dict[tuple, tuple[exp.Expression, str, tuple[str, ...]]] = {}
+    def __init__(self, dialect: Dialect, binding: Binding | None, source: Source | None, *, positional: bool,
+                 size: int = 1024):
+        self.caps = capabilities(dialect)
+        self.dialect, self.binding, self.source, self.positional = self.caps.dialect, binding, source, positional
+        self._cache: dict[tuple, tuple[exp.Expression, Statement]] = {}
         self._size = size
 
-    def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+    def statement(self, query: exp.Expression, params: Mapping[str, Any]) -> Statement:
         shape = tuple(sorted((k, len(v)) for k, v in params.items() if _is_list(v)))
         key = (id(query), shape)
         hit = self._cache.get(key)
         if hit is None or hit[0] is not query:  # the id of a collected object may be reused
-            text, names = prepare(query, self.dialect, self.binding, self.source, params, positional=self.positional)
+            prepared = prepare(query, self.caps, self.binding, self.source, params, positional=self.positional)
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
             # Holding the query keeps its id from being reused while the entry lives.
-            hit = self._cache[key] = (query, text, names)
-        return hit[1], bind(hit[2], params, positional=self.positional)
+            hit = self._cache[key] = (query, prepared)
+        return hit[1]
+
+    def rendered(self, query: exp.Expression, params: Mapping[str, Any]) -> Rendered:
+        return self.statement(query, params).render(params)
+
+    def render(self, query: exp.Expression, params: Mapping[str, Any]) -> tuple[str, Any]:
+        rendered = self.rendered(query, params)
+        return rendered.sql, rendered.parameters

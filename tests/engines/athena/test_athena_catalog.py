@@ -29,7 +29,7 @@ def catalog():
 
 
 @pytest.mark.parametrize("item_id", QUERY_ITEMS)
-def test_the_trino_rendering_of_every_catalog_query_parses_back_with_values_only_as_parameters(catalog, item_id):
+def test_the_trino_rendering_of_every_catalog_query_parses_back_with_parameters_only_in_where(catalog, item_id):
     engine = make_engine(Hooks())
     item = catalog.item(item_id)
     params = item.bind(Period(2025, 9), "EC_NG")
@@ -41,7 +41,12 @@ def test_the_trino_rendering_of_every_catalog_query_parses_back_with_values_only
     assert [s.alias_or_name for s in parsed[0].selects] == [s.alias_or_name for s in item.query.selects]
     placeholders = list(parsed[0].find_all(exp.Placeholder))
     assert len(placeholders) == len(sent) and all(p.name == "?" or not p.this for p in placeholders)
-    assert "'EC_NG'" in sent and "EC_NG" not in sql and "2025-09-30" not in sql
+    assert all(p.find_ancestor(exp.Where) is not None for p in placeholders)
+    assert "'EC_NG'" in sent
+    # A value is in the text only where Athena binds none: outside every WHERE.
+    for node in parsed[0].find_all(exp.Literal):
+        if node.name in ("EC_NG", "2025-09-30"):
+            assert node.find_ancestor(exp.Where) is None, node.parent.sql("trino")
     # every logical table is read from its Glue table, never by its logical name
     tables = {".".join(p for p in (t.db, t.name) if p) for t in parsed[0].find_all(exp.Table)}
     assert all(t.startswith("process_") for t in tables if "." in t), tables
@@ -84,7 +89,9 @@ def test_a_full_extract_through_athena_writes_a_valid_evidence_package(tmp_path,
     period_check, scope_check, qid = execution_ids()[:3]  # then the C&A statements
     executions = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions
     assert "FROM process_central_fin_dwh.nav_gl_balances" in executions[period_check].query
-    assert executions[period_check].execution_parameters == ["DATE '2025-09-30'"]
+    # the period check counts balances at the cutoff in its select list: a literal, not a '?'
+    assert executions[period_check].execution_parameters is None
+    assert "CAST('2025-09-30' AS DATE)" in executions[period_check].query
     checked = executions[scope_check].query
     assert "FROM process_central_fin_dwh.ref_companies" in checked and "in_conso_scope" in checked
     context = json.loads((package / "context.json").read_text("utf-8"))
@@ -101,8 +108,9 @@ def test_a_full_extract_through_athena_writes_a_valid_evidence_package(tmp_path,
 
 
 def test_items_with_parameters_outside_where_are_the_documented_ones(catalog):
-    """AWS documents '?' in WHERE only; docs/engines.md lists the items that go further, to be
-    verified on a real Athena. A change here must update that list."""
+    """AWS documents '?' in WHERE only; docs/engines.md lists the items whose canonical query
+    goes further, where the engine writes typed literals instead. A change here must update
+    that list."""
     outside = sorted(i.id for i in catalog.extractable()
                      if any(p.find_ancestor(exp.Where) is None for p in i.query.find_all(exp.Placeholder)))
 

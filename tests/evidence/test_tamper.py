@@ -468,13 +468,20 @@ def test_a_file_longer_than_declared_is_read_no_further_than_one_byte_past(store
     declared = path.stat().st_size
     with open(path, "ab") as f:
         f.write(b"x" * 5_000_000)
-    reads = []
-    real = folder_mod.read_file
-    monkeypatch.setattr(folder_mod, "read_file", lambda p, limit: reads.append((p.name, limit)) or real(p, limit))
+    reads = []  # (file, bound asked for, bytes read)
+    real = folder_mod.Opened.chunks
+
+    def chunks(self, limit):
+        got = 0
+        for chunk in real(self, limit):
+            got += len(chunk)
+            yield chunk
+        reads.append((self.path, limit, got))
+    monkeypatch.setattr(folder_mod.Opened, "chunks", chunks)
 
     report = check(store)
 
-    assert (path.name, declared) in reads
+    assert [r for r in reads if r[0] == path] == [(path, declared, declared + 1)]
     pkg = package(report, store / NAME)
     assert statuses(report, where=store / NAME) == {"data.csv": "altered"}
     assert next(a.detail for a in pkg.artifacts if a.path == "data.csv") == \
@@ -520,3 +527,50 @@ def test_the_documented_ledger_check_runs_with_standard_tools(store, tmp_path):
     drop_line(store, 1)
     done = check_by_hand()
     assert done.returncode == 1 and done.stdout.splitlines()[-1] == "line 2: sequence 3, 2 expected"
+
+
+def test_a_large_data_file_is_hashed_in_chunks_and_fingerprinted_from_the_descriptor_it_was_hashed_from(store, monkeypatch):
+    import tracemalloc
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from soxauto.evidence import verify as verify_mod
+    from soxauto.evidence.fingerprint import fingerprint
+
+    folder = store / NAME
+    copies = 400_000  # 800,000 rows: a data.csv of about 50 MB
+    small_csv = (folder / "data.csv").read_bytes()
+    head, _, rows = small_csv.partition(b"\n")
+    (folder / "data.csv").write_bytes(head + b"\n" + rows * copies)
+    table = pa.concat_tables([pq.read_table(folder / "data.parquet")] * copies)
+    pq.write_table(table, folder / "data.parquet")
+    doc = manifest(folder)
+    for a in doc["artifacts"]:
+        if a["path"] in ("data.csv", "data.parquet"):
+            a["size"], a["sha256"] = (folder / a["path"]).stat().st_size, sha(folder / a["path"])
+    doc["fingerprint"]["value"] = fingerprint(table)
+    (folder / "manifest.json").write_bytes(canonical_bytes(doc))  # re-sealed without the key: signature fails
+    (folder.parent / "small.csv").write_bytes(small_csv)
+    real = verify_mod.csv_fingerprint
+    hashed = []  # the most memory Python held up to here, data.csv hashed (pyarrow's own is not traced)
+
+    def swapped_first(source, schema):
+        hashed.append(tracemalloc.get_traced_memory()[1])
+        # The path now names other bytes: a fingerprint that opened it again would differ.
+        os.replace(folder.parent / "small.csv", folder / "data.csv")
+        return real(source, schema)
+    monkeypatch.setattr(verify_mod, "csv_fingerprint", swapped_first)
+
+    tracemalloc.start()
+    try:
+        report = verify_mod.verify_package(folder, trusted_keys(store))
+    finally:
+        tracemalloc.stop()
+
+    assert (folder / "data.csv").read_bytes() == small_csv  # the swap happened
+    assert {a.path: a.status.value for a in report.artifacts if a.path.startswith("data.")} == \
+        {"data.csv": "ok", "data.parquet": "ok"}
+    assert dict(report.fingerprints) == {"data.parquet": "match", "data.csv": "match"}
+    csv_size = next(a["size"] for a in doc["artifacts"] if a["path"] == "data.csv")
+    assert csv_size > 40 * 2**20 and hashed[0] < 8 * 2**20, (csv_size, hashed)  # never held whole

@@ -223,19 +223,3 @@ def append(store: Path, evidence_id: str, manifest_sha256: str, run_id: str, sig
     finally:
         os.close(fd)
     return entry
-
-
-def drop_torn_tail(store: Path) -> bool:
-    """Cut an append that a crash left without its newline (caller holds the lock)."""
-    path = Path(store) / LEDGER
-    if not path.exists():
-        return False
-    raw = path.read_bytes()
-    if not raw or raw.endswith(b"\n"):
-        return False
-    keep = raw.rfind(b"\n") + 1
-    with open(path, "r+b") as f:
-        f.truncate(keep)
-        f.flush()
-        os.fsync(f.fileno())
-    return True

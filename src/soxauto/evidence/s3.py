@@ -5,20 +5,26 @@ Each object is uploaded with its SHA-256 as ``ChecksumSHA256``: S3 recomputes it
 body that arrived damaged, and Object Lock uploads need an integrity header (S3 accepts either
 Content-MD5 or an x-amz-checksum; MD5 is not used in SOXauto). After the upload every object is
 read back with ``head_object`` to confirm its lock mode, retention date, size and checksum.
+
+Every file is opened through ``folder`` (a symbolic link, FIFO or device is refused, exit 5,
+without being read) and hashed, no further than the size the manifest declares for it, before
+the first upload: a package that is refused leaves nothing locked in the bucket. Each file is
+then uploaded from the descriptor it was hashed from, so the bytes hashed are the bytes sent.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..errors import EngineError, IntegrityError, UsageError, did_you_mean
+from . import folder as folder_mod
 from .archive import package_files
 
 MODES = ("COMPLIANCE", "GOVERNANCE")
-_CHUNK = 1 << 20
 
 
 def copy_package(
@@ -40,14 +46,20 @@ def copy_package(
     until = _whole_second(retain_until)
     if until <= datetime.now(timezone.utc):
         raise UsageError(f"retain_until {until.isoformat()} is not in the future; Object Lock needs a future date")
+    base = _key_prefix(prefix) + Path(folder).name + "/"
     files = package_files(folder)
     if client is None:
         import boto3
 
         client = boto3.client("s3")
     require_object_lock(client, bucket)
-    base = _key_prefix(prefix) + Path(folder).name + "/"
-    return [_upload(client, bucket, base + name, path, mode, until) for name, path in files]
+    bounds = folder_mod.limits(folder)
+    with ExitStack() as stack:
+        hashed = []
+        for name, path in files:
+            f = stack.enter_context(folder_mod.opened(path))
+            hashed.append((base + name, f, _sha256(f, bounds.get(name), name not in folder_mod.SEAL_LIMITS)))
+        return [_upload(client, bucket, key, f, digest, mode, until) for key, f, digest in hashed]
 
 
 def require_object_lock(client, bucket: str) -> None:
@@ -74,20 +86,28 @@ def require_object_lock(client, bucket: str) -> None:
         raise UsageError(f"S3 bucket {bucket!r} has Object Lock {enabled or 'off'}; it must be Enabled")
 
 
-def _upload(client, bucket: str, key: str, path: Path, mode: str, until: datetime) -> dict:
+def _sha256(f: folder_mod.Opened, limit: int | None, declared: bool) -> bytes:
+    h = hashlib.sha256()
+    for chunk in f.whole(limit, declared):
+        h.update(chunk)
+    return h.digest()
+
+
+def _upload(client, bucket: str, key: str, f: folder_mod.Opened, digest: bytes, mode: str, until: datetime) -> dict:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    digest, size = _sha256(path)
+    size = f.size
     checksum = base64.b64encode(digest).decode("ascii")
     try:
-        with open(path, "rb") as body:
-            put = client.put_object(
-                Bucket=bucket, Key=key, Body=body, ContentLength=size,
-                ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, ObjectLockMode=mode, ObjectLockRetainUntilDate=until,
-            )
+        # The body is the bytes hashed, read again by offset from the same descriptor and never
+        # past them: a file changed in between fails S3's own check of the checksum.
+        put = client.put_object(
+            Bucket=bucket, Key=key, Body=f.view(size), ContentLength=size,
+            ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, ObjectLockMode=mode, ObjectLockRetainUntilDate=until,
+        )
         head = client.head_object(Bucket=bucket, Key=key, VersionId=put["VersionId"], ChecksumMode="ENABLED")
     except (ClientError, BotoCoreError) as e:
-        raise EngineError(f"s3://{bucket}/{key}: upload of {path} failed ({e})") from None
+        raise EngineError(f"s3://{bucket}/{key}: upload of {f.path} failed ({e})") from None
     stored_until = head.get("ObjectLockRetainUntilDate")
     stored = (head.get("ObjectLockMode"), stored_until and _whole_second(stored_until), head.get("ContentLength"))
     if stored != (mode, until, size) or head.get("ChecksumSHA256", checksum) != checksum:
@@ -103,15 +123,6 @@ def _upload(client, bucket: str, key: str, path: Path, mode: str, until: datetim
         "mode": mode,
         "retain_until": until.isoformat().replace("+00:00", "Z"),
     }
-
-
-def _sha256(path: Path) -> tuple[bytes, int]:
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.digest(), size
 
 
 def _key_prefix(prefix: str) -> str:

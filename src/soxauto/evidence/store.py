@@ -13,6 +13,12 @@ rolls back whatever a crash left uncommitted: it deletes temporary folders, remo
 that was renamed into place but never reached the ledger, and puts back an earlier package
 that was moved to history for a commit that never happened. A temporary folder whose writer
 is still alive (it holds an ``fcntl`` lock on the folder) is left alone.
+
+Recovery reads the ledger and the manifests of packages in place through ``folder``: never
+through a symbolic link, never anything but a regular file, a manifest no further than its
+bound. A ledger that is not a regular file stops the commit (``IntegrityError``, exit 5); a
+package whose manifest is not one was not written by a commit (a commit writes regular files),
+so it is left alone, unread, for ``verify`` to report.
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ import json
 import os
 import re
 import shutil
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import IntegrityError
+from . import folder as folder_mod
 from . import ledger
 from .canonical import sha256_hex
 
@@ -74,9 +83,19 @@ def location(store: Path, entry: ledger.Entry, latest: ledger.Entry | None) -> P
     return history_path(store, entry.evidence_id, entry.seq)
 
 
+def _manifest_bytes(folder: Path) -> bytes | None:
+    """A package's manifest, or None when there is none that a commit could have written: missing,
+    not a regular file (never opened for reading) or larger than a manifest may be."""
+    try:
+        raw = folder_mod.read_file(Path(folder) / "manifest.json", folder_mod.MANIFEST_MAX)
+    except (FileNotFoundError, NotADirectoryError, folder_mod.Refused):
+        return None
+    return raw if len(raw) <= folder_mod.MANIFEST_MAX else None
+
+
 def manifest_hash(folder: Path) -> str | None:
-    path = folder / "manifest.json"
-    return sha256_hex(path.read_bytes()) if path.is_file() else None
+    raw = _manifest_bytes(folder)
+    return sha256_hex(raw) if raw is not None else None
 
 
 # What recovery read before, in this process: the ledger's bytes with their parsed entries,
@@ -88,12 +107,35 @@ _LEDGERS: dict[Path, tuple[bytes, ledger.LedgerRead]] = {}
 _MANIFESTS: dict[Path, tuple[tuple, str]] = {}
 
 
-def _ledger_read(store: Path) -> ledger.LedgerRead:
-    """``ledger.read`` through the memory above; the caller holds the lock."""
+def _ledger_bytes(store: Path) -> tuple[bytes | None, bool]:
+    """The ledger's bytes (None: no ledger yet), and whether an append that a crash left without
+    its newline was cut from them; the caller holds the lock. Opened through ``folder``: a ledger
+    that is not a regular file raises ``IntegrityError`` unread."""
     path = store / ledger.LEDGER
     try:
-        raw = path.read_bytes()
+        with folder_mod.opened(path) as f:
+            raw = b"".join(f.chunks(None))
+            if not raw or raw.endswith(b"\n"):
+                return raw, False
+            keep = raw.rfind(b"\n") + 1
+            with folder_mod.opened(path, os.O_WRONLY) as w:
+                if (w.stat.st_dev, w.stat.st_ino) != (f.stat.st_dev, f.stat.st_ino):
+                    raise IntegrityError(f"{path} was replaced while recovery read it; nothing was committed")
+                os.ftruncate(w.fd, keep)
+                os.fsync(w.fd)
+            return raw[:keep], True
     except FileNotFoundError:
+        return None, False
+    except folder_mod.Refused as e:
+        raise IntegrityError(f"{e}; the ledger must be a regular file, so nothing was committed; "
+                             "run 'soxauto evidence verify --all'") from None
+
+
+def _ledger_read(store: Path, raw: bytes | None) -> ledger.LedgerRead:
+    """``ledger.read`` through the memory above, for the ledger's bytes ``raw`` as the caller
+    just read them under the lock."""
+    path = store / ledger.LEDGER
+    if raw is None:
         return ledger.read(store)
     known = _LEDGERS.get(path)
     if known is not None and known[0] == raw:
@@ -115,23 +157,28 @@ def appended(store: Path, read: ledger.LedgerRead, entry: ledger.Entry) -> None:
 def _manifest_digest(folder: Path) -> str | None:
     path = folder / "manifest.json"
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except FileNotFoundError:
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return None  # not a manifest a commit wrote: left alone, never opened
     key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     known = _MANIFESTS.get(path)
     if known is not None and known[0] == key:
         return known[1]
-    digest = sha256_hex(path.read_bytes())
-    _MANIFESTS[path] = (key, digest)
+    digest = manifest_hash(folder)
+    if digest is not None:
+        _MANIFESTS[path] = (key, digest)
     return digest
 
 
 def previous_of(folder: Path) -> str | None:
+    raw = _manifest_bytes(folder)
     try:
-        return json.loads((folder / "manifest.json").read_bytes()).get("previous_manifest_sha256")
-    except (OSError, ValueError, AttributeError):
+        manifest = json.loads(raw) if raw is not None else None
+    except ValueError:
         return None
+    return manifest.get("previous_manifest_sha256") if isinstance(manifest, dict) else None
 
 
 def recover(store: Path) -> list[str]:
@@ -144,15 +191,17 @@ def recover_and_read(store: Path) -> tuple[list[str], ledger.LedgerRead]:
     """``recover``, and the ledger as it stands afterwards (recovery never changes entries,
     only cuts a torn tail before reading), so a commit reads the ledger once."""
     done: list[str] = []
-    if ledger.drop_torn_tail(store):
+    raw, cut = _ledger_bytes(store)
+    if cut:
         done.append("cut an unfinished ledger line")
-    # One listing of the store instead of a stat per name (this runs before every commit).
+    # One listing of the store instead of a stat per name (this runs before every commit). A
+    # symbolic link is never taken for a folder: recovery reads nothing through one.
     with os.scandir(store) as listing:
-        folders = sorted(e.name for e in listing if e.is_dir())
+        folders = sorted(e.name for e in listing if e.is_dir(follow_symlinks=False))
     for tmp in (store / n for n in folders if n.startswith(TEMP_PREFIX)):
         if remove_if_abandoned(tmp):
             done.append(f"removed unfinished folder {tmp.name}")
-    read = _ledger_read(store)
+    read = _ledger_read(store, raw)
     head = read.head
     committed = {e.manifest_sha256 for e in read.entries}
     in_place = set()

@@ -4,16 +4,19 @@ the store and the ledger, and the ledger's chain and signatures.
 Results are frozen values built once (``PackageReport``, ``StoreReport``) and rendered by the
 CLI as text or JSON. Each file of a package is ``ok``, ``altered``, ``missing``, ``extra`` or
 ``refused`` (not a regular file: a symbolic link, FIFO, device or folder, never read). Files are
-read through ``folder.read_file``: never through a link, never past the size the manifest
-declares plus one byte.
+read through ``folder``: never through a link, never past the size the manifest declares plus
+one byte. A data file is hashed in chunks as it is read, and its fingerprint is read again
+through the same open descriptor, so a large extract is never held in memory as bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 
@@ -22,15 +25,12 @@ from . import folder as folder_mod
 from . import ledger
 from .canonical import canonical_bytes, sha256_hex
 from .fingerprint import ALGORITHM, csv_fingerprint, parquet_fingerprint
+from .folder import MANIFEST_MAX, SIGNATURE_SIZE, SUMS_MAX
 from .keys import signature_ok
 from .package import SEALS, sums_text
 from .store import HISTORY, current_packages, history_packages, location, temp_folders
 
-# Bounds for the files the manifest does not size: a manifest is a few KiB, SHA256SUMS a line
-# per file, a signature 64 bytes. Anything larger is not what it claims to be.
-MANIFEST_MAX = 16 * 1024 * 1024
-SUMS_MAX = 1024 * 1024
-SIGNATURE_SIZE = 64
+DATA_FILES = ("data.parquet", "data.csv")
 
 
 class Status(str, Enum):
@@ -104,12 +104,17 @@ class _File:
     detail: str = ""
 
 
+def _refused(path: Path, what: str) -> str:
+    """The detail of an entry the listing found not to be a regular file (never opened)."""
+    return folder_mod.Refused(path, folder_mod.describe(path, what)).detail
+
+
 def _open(folder: Path, kinds: dict[str, str], name: str, limit: int | None) -> _File:
     what = kinds.get(name)
     if what is None:
         return _File(None, Status.MISSING)
     if what != "file":
-        return _File(None, Status.REFUSED, folder_mod.Refused(folder / name, folder_mod.describe(folder / name, what)).detail)
+        return _File(None, Status.REFUSED, _refused(folder / name, what))
     try:
         return _File(folder_mod.read_file(folder / name, limit))
     except folder_mod.Refused as e:  # swapped after the listing
@@ -172,8 +177,12 @@ def _inspect(folder: Path, keys: dict) -> tuple[PackageReport, dict | None]:
     sized = manifest is not None  # without a manifest, files are read to their end to name the intact ones
     if manifest is None and sums:  # fall back on SHA256SUMS to still name the other files
         listed = {n: {"path": n, "role": "?", "sha256": d} for n, d in sums.items() if n not in SEALS}
-    contents: dict[str, bytes | str] = {}  # the data files' bytes, or why the fingerprint cannot read them
-    checks = [_artifact(folder, kinds, a, contents, sized) for a in listed.values()]
+    fingerprint = _fingerprinter(manifest)
+    verdicts: dict[str, str | None] = {}  # each data file's fingerprint verdict, or why it was not read
+    checks = []
+    for a in listed.values():
+        check, verdicts[a["path"]] = _artifact(folder, kinds, a, sized, fingerprint)
+        checks.append(check)
     signature = _signature(data, manifest, seals["manifest.sig"].data, keys)
     checks += _seals(seals, why, signature, sums, listed)
     for name in sorted(set(kinds) - set(listed) - set(SEALS)):
@@ -182,7 +191,7 @@ def _inspect(folder: Path, keys: dict) -> tuple[PackageReport, dict | None]:
         else:
             refused = _open(folder, kinds, name, None)  # not a file: refused without opening it
             checks.append(ArtifactCheck(name, "extra", Status.REFUSED, f"{refused.detail}; not listed in the manifest"))
-    fps = _fingerprints(manifest, contents) if manifest else ()
+    fps = _fingerprints(manifest, verdicts) if manifest else ()
     checks.sort(key=lambda c: c.path)
     problems = (f"{folder} is a symbolic link: a package is verified in its own folder, not through a link",) \
         if folder.is_symlink() else ()
@@ -191,26 +200,39 @@ def _inspect(folder: Path, keys: dict) -> tuple[PackageReport, dict | None]:
     return report, manifest
 
 
-def _artifact(folder: Path, kinds: dict[str, str], a: dict, contents: dict, sized: bool) -> ArtifactCheck:
+def _artifact(folder: Path, kinds: dict[str, str], a: dict, sized: bool,
+              fingerprint: Callable[[str, object], str] | None) -> tuple[ArtifactCheck, str | None]:
     """One listed file, read no further than its declared size plus one byte (``sized``: the
-    manifest declares sizes, and one without a size is not read)."""
+    manifest declares sizes, and one without a size is not read); and, for a data file, its
+    fingerprint verdict (None when there is no fingerprint to check)."""
     name, role = a["path"], a.get("role", "?")
     size = _declared_size(a)
     if sized and size is None and name in kinds:
-        contents[name] = "unreadable"
-        return ArtifactCheck(name, role, Status.ALTERED, "the manifest declares no size for it; not read")
-    read = _open(folder, kinds, name, size)
-    if read.data is None:
-        contents[name] = "refused" if read.status is Status.REFUSED else "unreadable"
-        return ArtifactCheck(name, role, read.status, read.detail)
-    if size is not None and len(read.data) > size:
-        contents[name] = "not read: larger than declared"
-        return ArtifactCheck(name, role, Status.ALTERED, f"larger than the {size} bytes the manifest declares; not read further")
-    if name in ("data.parquet", "data.csv"):
-        contents[name] = read.data
-    if sha256_hex(read.data) != a.get("sha256") or (size is not None and len(read.data) != size):
-        return ArtifactCheck(name, role, Status.ALTERED, "SHA-256 differs from the manifest")
-    return ArtifactCheck(name, role, Status.OK)
+        return ArtifactCheck(name, role, Status.ALTERED, "the manifest declares no size for it; not read"), "unreadable"
+    what = kinds.get(name)
+    if what is None:
+        return ArtifactCheck(name, role, Status.MISSING), "unreadable"
+    if what != "file":
+        return ArtifactCheck(name, role, Status.REFUSED, _refused(folder / name, what)), "refused"
+    verdict = None
+    try:
+        with folder_mod.opened(folder / name) as f:
+            digest, length = hashlib.sha256(), 0
+            for chunk in f.chunks(size):
+                digest.update(chunk)
+                length += len(chunk)
+            if size is not None and length > size:
+                larger = folder_mod.Larger(folder / name, size, declared=True)
+                return ArtifactCheck(name, role, Status.ALTERED, larger.detail), "not read: larger than declared"
+            if fingerprint is not None and name in DATA_FILES:
+                verdict = fingerprint(name, f.view(length))  # the bytes just hashed, through the same descriptor
+    except folder_mod.Refused as e:  # swapped after the listing
+        return ArtifactCheck(name, role, Status.REFUSED, e.detail), "refused"
+    except FileNotFoundError:
+        return ArtifactCheck(name, role, Status.MISSING), "unreadable"
+    if digest.hexdigest() != a.get("sha256") or (size is not None and length != size):
+        return ArtifactCheck(name, role, Status.ALTERED, "SHA-256 differs from the manifest"), verdict
+    return ArtifactCheck(name, role, Status.OK), verdict
 
 
 def _signature(data: bytes | None, manifest: dict | None, sig: bytes | None, keys: dict) -> str:
@@ -267,27 +289,38 @@ def manifest_schema(manifest: dict) -> pa.Schema:
     return pa.schema([pa.field(c["name"], ARROW_TYPES[c["type"]]) for c in manifest["columns"]])
 
 
-def _fingerprints(manifest: dict, contents: dict[str, bytes | str]) -> tuple[tuple[str, str], ...]:
+def _fingerprinter(manifest: dict | None) -> Callable[[str, object], str] | None:
+    """What checks a data file's fingerprint, read from a file object, against the manifest's;
+    None without a manifest or with an algorithm this SOXauto does not compute."""
+    recorded = (manifest or {}).get("fingerprint")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    if manifest is None or recorded.get("algorithm") != ALGORITHM:
+        return None
+    want = recorded.get("value")
+
+    def check(name: str, source) -> str:
+        try:
+            source = pa.PythonFile(source, mode="r")
+            got = parquet_fingerprint(source) if name == "data.parquet" else csv_fingerprint(source, manifest_schema(manifest))
+        except (pa.ArrowException, KeyError, TypeError, OSError):
+            return "unreadable"
+        return "match" if got == want else "differ"
+    return check
+
+
+def _fingerprints(manifest: dict, verdicts: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
     recorded = manifest.get("fingerprint") if isinstance(manifest.get("fingerprint"), dict) else {}
-    want, algorithm = recorded.get("value"), recorded.get("algorithm")
+    algorithm = recorded.get("algorithm")
     if algorithm != ALGORITHM:
         # Only the current definition is implemented; a package sealed with another cannot be
         # checked here and is never reported as valid.
         return (("data.parquet", f"unknown algorithm {algorithm!r} (this SOXauto computes {ALGORITHM})"),)
     out = []
-    for name in ("data.parquet", "data.csv"):
-        data = contents.get(name)
-        if not isinstance(data, bytes):  # not listed, missing, refused or too large: never read here
-            if data is not None or name == "data.parquet":
-                out.append((name, data or "unreadable"))
-            continue
-        try:
-            source = pa.BufferReader(data)
-            got = parquet_fingerprint(source) if name == "data.parquet" else csv_fingerprint(source, manifest_schema(manifest))
-        except (pa.ArrowException, KeyError, TypeError, OSError):
+    for name in DATA_FILES:
+        if name in verdicts:  # listed: its verdict, or why it was not read
+            out.append((name, verdicts[name] or "unreadable"))
+        elif name == "data.parquet":  # the full extract must be there; the CSV is optional
             out.append((name, "unreadable"))
-            continue
-        out.append((name, "match" if got == want else "differ"))
     return tuple(out)
 
 

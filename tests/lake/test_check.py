@@ -222,15 +222,23 @@ def test_csv_with_an_unparsable_date(tmp_path, capsys):
     ) in err
 
 
+MONEY = "money: DECIMAL(18, 2) (decimal128(18, 2))"
+
+
 @pytest.mark.parametrize(
-    "old, new, column, example",
+    "old, new, column, message",
     [
-        ("250.10", "250.105", "balance_lcy", "250.105"),  # would be rounded silently
-        ("250.10", "about 250", "balance_lcy", "about 250"),
-        ("2025-10-01 02:00:00.000000", "2025-10-01 02:00:00+01:00", "refreshed_at", "2025-10-01 02:00:00+01:00"),
+        # DuckDB would round it to 250.10 (or 250.11) without a word
+        ("250.10", "250.105", "balance_lcy", f"1 value(s) have more than 2 decimal places ({MONEY}); "
+                                             "they would be rounded away, for example '250.105'"),
+        ("250.10", "about 250", "balance_lcy", f"1 value(s) do not parse as {MONEY}, for example 'about 250'"),
+        ("250.10", "12345678901234567.00", "balance_lcy",
+         f"1 value(s) are too large for {MONEY}, for example '12345678901234567.00'"),
+        ("2025-10-01 02:00:00.000000", "2025-10-01 02:00:00+01:00", "refreshed_at",
+         "1 value(s) do not parse as ts: TIMESTAMP without time zone (UTC), for example '2025-10-01 02:00:00+01:00'"),
     ],
 )
-def test_csv_values_that_do_not_fit_the_contract(tmp_path, old, new, column, example):
+def test_csv_values_that_do_not_fit_the_contract(tmp_path, old, new, column, message):
     lake = sound_lake(tmp_path / "lake", "csv")
     path = rewrite_csv(lake, "nav.gl_balances", old, new)
 
@@ -239,12 +247,7 @@ def test_csv_values_that_do_not_fit_the_contract(tmp_path, old, new, column, exa
 
     (problem,) = e.value.problems
     assert problem.where == f"nav.gl_balances.{column} in {path.resolve()}"
-    assert problem.message.endswith(f"1 value(s) do not parse as {check_type(column)}, for example '{example}'")
-
-
-def check_type(column: str) -> str:
-    return {"balance_lcy": "money: DECIMAL(18, 2) (decimal128(18, 2))",
-            "refreshed_at": "ts: TIMESTAMP without time zone (UTC)"}[column]
+    assert problem.message == f"column '{column}': {message}"
 
 
 def test_csv_null_in_not_null_column(tmp_path):
@@ -256,7 +259,8 @@ def test_csv_null_in_not_null_column(tmp_path):
 
     assert [str(p) for p in e.value.problems] == [
         f"nav.gl_balances.gl_account_no in {path.resolve()}: "
-        "column 'gl_account_no' is NOT NULL in the contract but has 1 NULL value(s)"
+        "column 'gl_account_no' is NOT NULL in the contract but has 1 NULL value(s), "
+        "for example in the row with company_id 'EC_NG', closing_date 2025-09-30"
     ]
 
 
@@ -322,3 +326,161 @@ def test_a_lake_folder_that_does_not_exist_is_one_problem(tmp_path, capsys):
     err = check_fails(tmp_path / "nowhere", capsys)
     assert f"{tmp_path / 'nowhere'}: the lake folder does not exist" in err
     assert "jdash" not in err
+
+
+def nullable(table: pa.Table) -> pa.Table:
+    """A real file with NULLs declares its fields nullable (table_of builds them NOT NULL)."""
+    return table.cast(pa.schema([f.with_nullable(True) for f in table.schema]))
+
+
+def test_a_null_is_shown_with_the_row_it_sits_in(tmp_path):
+    lake = sound_lake(tmp_path / "lake")
+    table = nullable(table_of("nav.gl_entries", ENTRIES))
+    path = replace_file(lake, "nav.gl_entries", with_column(table, "company_id", pa.array(["EC_NG", None, "EC_NG"])))
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    assert [str(p) for p in e.value.problems] == [
+        f"nav.gl_entries.company_id in {path.resolve()}: column 'company_id' is NOT NULL in the contract but has "
+        "1 NULL value(s), for example in the row with entry_no 2, posting_date 2025-09-04"
+    ]
+
+
+def test_nulls_are_counted_in_a_parquet_file_written_without_statistics(tmp_path):
+    # The footers' NULL counts spare reading the data; a file without them is read.
+    lake = sound_lake(tmp_path / "lake")
+    table = with_column(nullable(table_of("nav.gl_entries", ENTRIES)), "user_id", pa.array([None, "A", "B"]))
+    path = lake / "nav" / "gl_entries" / "part-0.parquet"
+    pq.write_table(table, path, write_statistics=False)
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).statistics is None
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    (problem,) = e.value.problems
+    assert problem.where == f"nav.gl_entries.user_id in {path.resolve()}"
+    assert "has 1 NULL value(s), for example in the row with company_id 'EC_NG', entry_no 1" in problem.message
+
+
+def test_money_with_four_decimals_is_counted_not_rounded(tmp_path):
+    lake = sound_lake(tmp_path / "lake")
+    four = pa.array([D("-1500.0000"), D("250.1049")], pa.decimal128(18, 4))
+    path = replace_file(lake, "nav.gl_balances", with_column(table_of("nav.gl_balances", BALANCES), "balance_lcy", four))
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    where = f"nav.gl_balances.balance_lcy in {path.resolve()}"
+    assert [str(p) for p in e.value.problems] == [
+        f"{where}: column 'balance_lcy' is decimal128(18, 4), but the contract wants money: DECIMAL(18, 2) (decimal128(18, 2))",
+        f"{where}: column 'balance_lcy': 1 value(s) have more than 2 decimal places (money: DECIMAL(18, 2) "
+        "(decimal128(18, 2))); they would be rounded away, for example '250.1049'",
+    ]
+
+
+def test_money_too_large_for_the_contract_is_counted(tmp_path):
+    lake = sound_lake(tmp_path / "lake")
+    wide = pa.array([D("-1500.00"), D("12345678901234567.00")], pa.decimal128(38, 2))
+    replace_file(lake, "nav.gl_balances", with_column(table_of("nav.gl_balances", BALANCES), "balance_lcy", wide))
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    assert [p.message for p in e.value.problems][1] == (
+        "column 'balance_lcy': 1 value(s) are too large for money: DECIMAL(18, 2) (decimal128(18, 2)), "
+        "for example '12345678901234567.00'")
+
+
+def test_a_float_money_column_in_a_later_file_is_named_with_its_inexact_values(tmp_path):
+    lake = sound_lake(tmp_path / "lake")
+    first = lake / "nav" / "gl_balances" / "part-0.parquet"
+    # A spreadsheet's sum: 0.1 + 0.2 is 0.30000000000000004 in binary floating point.
+    floats = pa.array([-1500.0, 0.1 + 0.2], pa.float64())
+    later = first.with_name("part-1.parquet")
+    pq.write_table(with_column(table_of("nav.gl_balances", BALANCES), "balance_lcy", floats), later)
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    assert [p.where for p in e.value.problems] == [f"nav.gl_balances.balance_lcy in {later.resolve()}"] * 2
+    assert e.value.problems[0].message.startswith("column 'balance_lcy' is double, but the contract wants money")
+    assert e.value.problems[1].message.endswith("1 value(s) have more than 2 decimal places (money: DECIMAL(18, 2) "
+                                                "(decimal128(18, 2))); they would be rounded away, for example "
+                                                "'0.30000000000000004'")
+
+
+def test_a_duplicate_company_is_caught_in_each_file_that_holds_it(tmp_path):
+    lake = sound_lake(tmp_path / "lake")
+    first = lake / "ref" / "companies" / "part-0.parquet"
+    again = first.with_name("part-1.parquet")
+    pq.write_table(table_of("ref.companies", [{"company_id": "EC_NG", "company_name": "Jumia Nigeria (copy)"},
+                                              {"company_id": "JM_EG"}]), again)
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    message = ("1 row(s) share their key (company_id) with another row of the table, which must have one row per "
+               "key; for example company_id 'EC_NG'")
+    assert [str(p) for p in e.value.problems] == [
+        f"ref.companies.company_id in {first.resolve()}: {message}",
+        f"ref.companies.company_id in {again.resolve()}: {message}",
+    ]
+
+
+def test_two_closing_rates_for_one_company_and_month_are_caught(tmp_path):
+    lake = sound_lake(tmp_path / "lake")
+    rate = {"company_id": "EC_NG", "year": 2025, "month": 9, "rate_type": "Closing", "currency": "NGN"}
+    path = replace_file(lake, "ref.fx_rates", table_of("ref.fx_rates", [
+        {**rate, "rate_lcy_per_usd": D("1650.000000")},
+        {**rate, "rate_lcy_per_usd": D("1651.000000")},
+        {**rate, "rate_type": "Average", "rate_lcy_per_usd": D("1640.000000")},
+        {**rate, "month": 8, "rate_lcy_per_usd": D("1630.000000")},
+    ]))
+
+    with pytest.raises(LakeContractError) as e:
+        check_lake(lake)
+
+    assert [str(p) for p in e.value.problems] == [
+        f"ref.fx_rates (company_id, year, month, rate_type) in {path.resolve()}: 2 row(s) share their key "
+        "(company_id, year, month, rate_type) with another row of the table, which must have one row per key; "
+        "for example company_id 'EC_NG', year 2025, month 9, rate_type 'Closing'"
+    ]
+
+
+def test_the_declared_keys_are_contract_columns():
+    from soxauto.lake.check import KEYS
+    from soxauto.lake.contract import contract
+
+    for table, key in KEYS.items():
+        spec = contract().table(table)
+        assert all(not spec.column(k).nullable for k in key)
+
+
+def test_check_tables_checks_only_the_tables_asked_and_may_leave_absent_ones(tmp_path):
+    from soxauto.lake.binding import lake_binding
+    from soxauto.lake.check import check_tables
+    from soxauto.lake.contract import contract
+
+    lake = sound_lake(tmp_path / "lake")
+    shutil.rmtree(lake / "jdash" / "voucher_usage")
+    replace_file(lake, "nav.gl_balances", table_of("nav.gl_balances", BALANCES).drop_columns(["currency"]))
+    specs = [contract().table("ref.companies"), contract().table("jdash.voucher_usage")]
+
+    problems, reports, absent = check_tables(lake_binding(lake), specs, absent_ok=True)
+    assert (problems, [r.table for r in reports], absent) == ([], ["ref.companies"], ["jdash.voucher_usage"])
+
+    problems, _, _ = check_tables(lake_binding(lake), specs)
+    assert [p.message for p in problems] == ["the table's folder does not exist; create it with the table's Parquet or CSV files"]
+
+
+def test_a_generated_lake_passes(tmp_path):
+    from lakekit import generated
+
+    from soxauto.period import Period
+
+    lake = generated(tmp_path / "lake", scale=0.01, seed=11, first_period=Period(2025, 9), periods=1)
+
+    report = check_lake(lake)
+
+    assert len(report.tables) == 17 and report.rows > 0

@@ -19,6 +19,7 @@ from ..engines import connect
 from ..errors import UsageError
 from ..extract import check_in_scope, entities_in_scope, extract_all, resolve_period
 from ..lake.binding import lake_binding, load_binding
+from ..lake.preflight import preflight, tables_read
 from ..period import Period
 
 
@@ -40,7 +41,11 @@ def register(app: typer.Typer) -> None:
         items = catalog.extractable()
         console = Console(stderr=True)
         t0 = time.perf_counter()
-        with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+        bound = load_binding(binding) if binding else lake_binding(lake)
+        checked = preflight(bound, tables_read(items), "extract-all")
+        if checked.skipped:
+            console.print(str(checked), highlight=False)
+        with connect(bound) as engine:
             p = resolve_period(engine, period)
             scope = entities_in_scope(engine)
             check_in_scope(entity, scope)

@@ -23,6 +23,7 @@ from ..evidence.store import evidence_store
 from ..extract import check_in_scope, entities_in_scope, resolve_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
+from ..lake.preflight import preflight, tables_read
 from ..validation.history import HistoryStore
 
 # The company id becomes part of the extract's file name: nothing that could leave the folder.
@@ -62,6 +63,10 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--param '{text}' is not NAME=VALUE")
             overrides[name.strip()] = value
         bound = load_binding(binding) if binding else lake_binding(lake)
+        # before any extract or evidence is written: exit 3 on a lake that breaks the contract
+        checked = preflight(bound, tables_read([spec], catalog), "extract")
+        if checked.skipped:
+            typer.secho(str(checked), err=True)
         with connect(bound) as engine:
             p = resolve_period(engine, period)
             check_in_scope([entity], entities_in_scope(engine))

@@ -18,7 +18,8 @@ def check_cmd(
     lake: Optional[Path] = typer.Argument(None, help="Lake folder: <lake>/<schema>/<table>/*.parquet|*.csv"),
     binding: Optional[Path] = typer.Option(None, "--binding", help="Check the lake a binding file points at instead."),
 ) -> None:
-    """Validate every table, column, type and nullability of a lake; exit 3 on any problem."""
+    """Validate every table, column, type, NULL, money scale and reference-table key of a lake
+    (the pre-flight of close, extract, extract-all, validate and recon checks the same); exit 3 on any problem."""
     from rich.console import Console
     from rich.table import Table
 

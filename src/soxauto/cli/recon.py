@@ -23,6 +23,7 @@ from ..errors import UsageError
 from ..extract import resolve_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
+from ..lake.preflight import preflight, tables_read
 from ..recon import Status, entities, load_pack, run_period
 from ..recon.classify import UNCLASSIFIED, MovementResult
 from ..recon.result import EntityResult, ReconResult, money
@@ -54,7 +55,11 @@ def register(app: typer.Typer) -> None:
         recon_pack = load_pack(pack, catalog)
         console = Console(stderr=True)
         started = time.perf_counter()
-        with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+        bound = load_binding(binding) if binding else lake_binding(lake)
+        checked = preflight(bound, tables_read([catalog.item(i) for i in recon_pack.items], catalog), "recon")
+        if checked.skipped:
+            console.print(str(checked), highlight=False)
+        with connect(bound) as engine:
             p = resolve_period(engine, period)
             scope = entities(engine, entity)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

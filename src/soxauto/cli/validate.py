@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..extract import check_in_scope, entities_in_scope, extract, resolve_period
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
+from ..lake.preflight import preflight, tables_read
 from ..validation import Outcome, validate
 from ..validation.history import HistoryStore
 
@@ -40,7 +41,11 @@ def register(app: typer.Typer) -> None:
         catalog = load_catalog(pack)
         spec = catalog.item(item)
         needed = spec.compared_with
-        with connect(load_binding(binding) if binding else lake_binding(lake)) as engine:
+        bound = load_binding(binding) if binding else lake_binding(lake)
+        checked = preflight(bound, tables_read([spec], catalog), "validate")
+        if checked.skipped:
+            typer.secho(str(checked), err=True)
+        with connect(bound) as engine:
             p = resolve_period(engine, period)
             check_in_scope([entity], entities_in_scope(engine))
             result = extract(engine, spec, p, entity)

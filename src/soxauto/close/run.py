@@ -1,6 +1,9 @@
 """Execute a close: plan, lock, run every entity on a bounded worker pool, reconcile, report.
 
 ``close(config, request)`` is the whole job; it returns the run summary (``report.summary``).
+It starts with the pre-flight (``lake.preflight``): every file of every table the close reads is
+checked against the source contract before a run, lock or package exists, and a breach raises
+``LakeContractError`` (exit 3), whoever started the close (the CLI, the service, the scheduler).
 A fresh close makes a new run; ``request.resume`` finishes an earlier run, skipping every step
 that completed and whose evidence package still verifies (``pending``). Ctrl-C stops the
 workers between two steps, marks the run ``interrupted`` and re-raises ``KeyboardInterrupt``
@@ -27,6 +30,7 @@ from ..evidence import ledger, trusted_keys, verify_path
 from ..evidence.canonical import utc_now
 from ..evidence.store import location
 from ..extract import resolve_period
+from ..lake.preflight import preflight, tables_read
 from ..period import Period
 from ..recon import load_pack
 from ..validation.history import HistoryStore
@@ -67,14 +71,20 @@ def close(cfg: Config, request: CloseRequest, observer: Observer | None = None) 
     obs = observer or Observer()
     catalog = load_catalog(cfg.pack)
     pack = load_pack(cfg.pack, catalog)
+    if not request.resume:
+        # Every way into a close (CLI, service, scheduler) passes here: the lake is checked
+        # before the run store is even opened, so a breach leaves no run, lock or evidence.
+        _preflight(binding_of(cfg), catalog, obs)
     runs = RunStore(cfg.run_store)
     try:
-        runs.ensure_user(cfg.user)
         previous = runs.run(request.resume) if request.resume else None
         if request.resume and previous is None:
             raise UsageError(f"no run {request.resume} in the run store {runs.engine.url.render_as_string(hide_password=True)}; "
                              "'soxauto close --json' prints run ids")
         binding = binding_of(_same_source(cfg, previous) if previous else cfg)
+        if previous is not None and previous["status"] != "completed":
+            _preflight(binding, catalog, obs)  # the lake may have changed since the run stopped
+        runs.ensure_user(cfg.user)
         with connect(binding) as engine:
             plan = _plan(request, previous, engine, catalog, pack)
         if previous is not None and previous["status"] == "completed":
@@ -95,6 +105,12 @@ def close(cfg: Config, request: CloseRequest, observer: Observer | None = None) 
             lock.release(runs.engine, run_id)
     finally:
         runs.close()
+
+
+def _preflight(binding, catalog, obs: Observer) -> None:
+    """The source contract on every file of every table the close reads (``lake.preflight``);
+    raises ``LakeContractError`` (exit 3) on a breach."""
+    obs.note(str(preflight(binding, tables_read(catalog.extractable()), "close")))
 
 
 def _same_source(cfg: Config, run: dict) -> Config:

@@ -92,11 +92,14 @@ def close(cfg: Config, request: CloseRequest, observer: Observer | None = None) 
             return previous["summary"] or {}
         from ..signoff import check_open  # here: signoff imports close (its run store and audit log)
 
-        check_open(runs, str(plan.period))  # an approved (locked) period is closed again only after an unlock
         run_id = request.resume or new_run_id(plan.period)
         taken = lock.acquire(runs.engine, str(plan.period), plan.entity_ids, run_id, wait=request.wait,
                              stale_seconds=cfg.lock_stale_seconds, on_wait=obs.waiting)
         try:
+            # An approved (locked) period is closed again only after an unlock. Asked once this
+            # close holds the period: from then on no sign-off is written (signoff refuses while
+            # a close holds it), so an approval cannot lock the period under a running close.
+            check_open(runs, str(plan.period))
             for line in taken:
                 obs.note(line)
                 audit.append(runs.engine, cfg.user, "lock.stale_taken_over", run_id, message=line)

@@ -158,15 +158,28 @@ def _try(engine, period: str, entities: list[str], run_id: str, stale_seconds: i
         taken = [f"took over the stale lock of run {run} on {period} ({', '.join(ents)}): {why}"
                  for (run, why), ents in gone.items()]
         if live:
-            first = live[0]
-            ents = tuple(sorted(r.entity for r in live if r.run_id == first.run_id))
-            return taken, Holder(first.run_id, first.host, first.pid, first.acquired_at, first.heartbeat_at, ents)
+            return taken, _holder(live)
         stamp = now()
         new = [{"period": period, "entity": e, "run_id": run_id, "host": host, "pid": pid, "proc_start": token,
                 "acquired_at": stamp, "heartbeat_at": stamp} for e in entities if e not in mine]
         if new:
             con.execute(insert(locks), new)
     return taken, None
+
+
+def _holder(rows) -> Holder:
+    """The holder of the first of ``rows`` (lock rows), with every entity it holds among them."""
+    first = rows[0]
+    ents = tuple(sorted(r.entity for r in rows if r.run_id == first.run_id))
+    return Holder(first.run_id, first.host, first.pid, first.acquired_at, first.heartbeat_at, ents)
+
+
+def live_holder(con, period: str, *, other_than: str | None = None, stale_seconds: int = 900) -> Holder | None:
+    """The live close holding ``period`` (in the caller's transaction ``con``), other than run
+    ``other_than``; a crashed holder does not count."""
+    rows = [r for r in con.execute(select(locks).where(locks.c.period == period)).all()
+            if r.run_id != other_than and stale(r, stale_seconds) is None]
+    return _holder(rows) if rows else None
 
 
 def heartbeat(engine, run_id: str) -> None:

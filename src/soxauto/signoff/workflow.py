@@ -25,12 +25,12 @@ import json
 import time
 from typing import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..auth.principal import Forbidden, Principal, require
 from ..close import audit
-from ..close.lock import LockedError, Holder, locks, stale
+from ..close.lock import LockedError, live_holder
 from ..close.store import RunStore, now
 from ..errors import UsageError, did_you_mean
 from ..evidence.canonical import canonical_bytes, sha256_hex
@@ -260,18 +260,6 @@ class SignOffs:
                     guard: bool = True) -> dict | None:
         return self._write(user, period, "", "", comment, run_id, decide, guard=guard)
 
-    @staticmethod
-    def _closing(con, period: str, run_id: str | None) -> Holder | None:
-        """The live close holding ``period``, other than ``run_id`` itself (a close signs its own
-        suspensions and lock while it holds the period); a crashed holder does not count."""
-        rows = [r for r in con.execute(select(locks).where(locks.c.period == period)).all()
-                if r.run_id != run_id and stale(r, 900) is None]
-        if not rows:
-            return None
-        first = rows[0]
-        ents = tuple(sorted(r.entity for r in rows if r.run_id == first.run_id))
-        return Holder(first.run_id, first.host, first.pid, first.acquired_at, first.heartbeat_at, ents)
-
     def _write(self, user: str, period: str, entity: str, line: str, comment: str, run_id: str | None, decide,
                *, guard: bool = True) -> dict | None:
         """Decide from the key's events and append the outcome in one transaction; on a lost race
@@ -280,7 +268,7 @@ class SignOffs:
         for _ in range(50):
             try:
                 with self.runs.engine.begin() as con:
-                    closing = self._closing(con, period, run_id) if guard else None
+                    closing = live_holder(con, period, other_than=run_id) if guard else None
                     if closing is not None:
                         raise LockedError(f"{closing.describe(period)}; sign-off of {period} waits until it "
                                           "completes (its figures may change what is signed)")

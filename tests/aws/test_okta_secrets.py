@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import time_machine
 from fakeokta import PASSWORD, TOTP_SECRET, APP_PATH, ROLE, expected_code
+from leakscan import gathered, leaked, log_everything
 
 from soxauto.aws import okta as okta_mod
 from soxauto.cli import run
@@ -37,9 +38,7 @@ def keys(path) -> list[str]:
 
 
 def test_no_secret_of_the_whole_flow_reaches_logs_or_output(okta, sts, aws_env, monkeypatch, caplog, capsys):
-    caplog.set_level(logging.DEBUG)
-    for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore"):
-        caplog.set_level(logging.DEBUG, logger=name)
+    log_everything(caplog)
     secrets, codes = [PASSWORD, TOTP_SECRET, OTHER_SECRET], []
     monkeypatch.setenv("SOXAUTO_OKTA_TOTP_SECRET", TOTP_SECRET)
     for at in (T0, T0 + timedelta(minutes=58)):
@@ -55,14 +54,12 @@ def test_no_secret_of_the_whole_flow_reaches_logs_or_output(okta, sts, aws_env, 
     assert len(okta.state_tokens) == 3 and len(okta.session_tokens) == 2 and len(okta.assertions) == 2
 
     out = capsys.readouterr()
-    records = "\n".join(f"{r.name} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
-    captured = "\n".join([caplog.text, records, out.out, out.err])
+    captured = gathered(caplog, out)
     # The capture is real: our own steps are logged, and the output names the profile.
     assert "Okta primary authentication for ada: HTTP 200, MFA_REQUIRED" in captured
     assert "Okta TOTP verification: HTTP 403, E0000068" in captured
     assert '"profile": "sox"' in out.out
-    leaked = [s[:12] + "..." for s in secrets if s in captured]
-    assert leaked == []
+    assert leaked(secrets, captured) == []
     # The loggers asked for DEBUG are back at DEBUG afterwards.
     assert logging.getLogger("botocore").level == logging.DEBUG
 

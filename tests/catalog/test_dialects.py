@@ -81,12 +81,25 @@ def test_a_function_sqlglot_refuses_to_translate_names_the_reason():
     ]
 
 
-def test_a_renamed_function_is_checked_under_the_name_it_renders_as():
-    # BOOL_OR becomes LOGICAL_OR in T-SQL, which SQL Server does not have.
-    sql = "SELECT BOOL_OR(v.is_active) AS any_active FROM t AS v"
+def test_a_function_the_renderer_rewrites_for_sql_server_passes_as_the_engine_sends_it():
+    """sqlglot alone writes BOOL_OR as LOGICAL_OR in T-SQL, which no SQL Server has; the
+    engines' Renderer rewrites it (capability table: no boolean aggregates) to MAX over a CASE,
+    and the check reads what the Renderer sends."""
+    sql = "SELECT BOOL_OR(v.is_active) AS any_active, BOOL_AND(v.is_active) AS all_active FROM t AS v"
+    query = sqlglot.parse_one(sql, read="trino")
+    assert "LOGICAL_OR(" in query.sql(dialect="tsql")
+    assert problems(sql) == []
+    assert own_calls(query.selects[0].this, "tsql") == ["CAST", "MAX"]
+    assert own_calls(query.selects[1].this, "tsql") == ["CAST", "MIN"]
+
+
+def test_a_renamed_function_is_still_checked_under_the_name_it_renders_as():
+    # DATE_TRUNC becomes DATETRUNC in T-SQL, which SQL Server 2019 does not have, and no
+    # capability rewrite replaces it.
+    sql = "SELECT DATE_TRUNC('month', v.created_at) AS m FROM t AS v"
     assert problems(sql) == [
-        "Q.sql:1: BOOL_OR is not available in tsql (rendered as LOGICAL_OR); "
-        "rewrite it with functions every target dialect has, or add a dialect rule"
+        "Q.sql:1: DATE_TRUNC is not available in tsql (rendered as DATETRUNC); "
+        "compare with :period_start / :year_start / :as_of instead, or add a dialect rule"
     ]
 
 

@@ -1,8 +1,12 @@
 """Golden files: each extractable item's canonical query rendered in every target dialect.
 
-A change in generated SQL (a new sqlglot, an edited item) shows up as a reviewable diff of
-``tests/golden/sql/<ITEM>.<dialect>.sql``. The renderings keep the named placeholders and
-apply no binding or list expansion, so they do not depend on the machine or the lake.
+A change in generated SQL (a new sqlglot, an edited item, a new rewrite of the capability
+table) shows up as a reviewable diff of ``tests/golden/sql/<ITEM>.<dialect>.sql``. Each is the
+query as that dialect's engine says it (``render.rewritten``: the capability rewrites of
+``engines/capability.py``, e.g. SQL Server 2019's), keeping the named placeholders and applying
+no binding or list expansion, so they do not depend on the machine or the lake. (What the
+engines send for a whole close, with values and placeholders, is the statement corpus:
+tests/engines/test_corpus.py.)
 A missing file fails; ``pytest --update-golden`` rewrites them (and removes stale ones).
 """
 
@@ -19,6 +23,7 @@ from sqlglot.errors import ErrorLevel
 from soxauto.catalog import load_catalog
 from soxauto.catalog.dialects import DIALECTS
 from soxauto.catalog.loader import default_pack
+from soxauto.engines.render import rewritten
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "sql"
 # Parametrised from the pack's files, not from a loaded catalog, so a broken item fails its
@@ -32,7 +37,7 @@ def catalog():
 
 
 def rendering(catalog, item_id: str, dialect: str) -> str:
-    return catalog.item(item_id).query.sql(dialect=dialect, pretty=True) + "\n"
+    return rewritten(catalog.item(item_id).query, dialect).sql(dialect=dialect, pretty=True) + "\n"
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

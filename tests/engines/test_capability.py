@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from soxauto.catalog.dialects import CAPABILITIES
+from soxauto.catalog.dialects import CAPABILITIES  # the catalog reads the engines' FUNCTIONS table
 from soxauto.engines.capability import DIALECTS, Athena, DuckDB, SqlServer, capabilities, typed_literal
 from soxauto.engines.fake import FakeEngine
 from soxauto.errors import UsageError
@@ -35,13 +35,13 @@ def tsql(sql: str, params: dict | None = None) -> str:
 
 def test_the_table_holds_what_each_engine_documents():
     table = {name: (c.parameters_outside_where, c.null_safe_comparison, c.boolean_aggregates, c.boolean_values,
-                    c.temporary_text_collation, c.max_identifier_length, c.min_server_version)
+                    c.nested_ctes, c.temporary_text_collation, c.max_identifier_length, c.min_server_version)
              for name, c in DIALECTS.items()}
     assert table == {
-        "duckdb": (True, True, True, True, None, None, None),
-        "trino": (False, True, True, True, None, 255, None),  # Athena: '?' in WHERE only; Glue names 1-255 bytes
-        "tsql": (True, False, False, False, "DATABASE_DEFAULT", 128, 15),  # SQL Server 2019
-        "postgres": (True, True, True, True, None, 63, None),  # the ODBC stand-in of the tests
+        "duckdb": (True, True, True, True, True, None, None, None),
+        "trino": (False, True, True, True, True, None, 255, None),  # Athena: '?' in WHERE only; Glue names 1-255 bytes
+        "tsql": (True, False, False, False, False, "DATABASE_DEFAULT", 128, 15),  # SQL Server 2019
+        "postgres": (True, True, True, True, True, None, 63, None),  # the ODBC stand-in of the tests
     }
     assert SqlServer.max_temporary_name_length == 116 and Athena.identifier_length_unit == "bytes"
     assert SqlServer.functions() is CAPABILITIES["tsql"] and DuckDB.functions() is CAPABILITIES["duckdb"]
@@ -116,6 +116,24 @@ def test_an_order_by_in_a_subquery_without_top_is_dropped_on_sql_server_only():
     assert text.count("ORDER BY") == 2  # the TOP 3 subquery's and the statement's own
     assert "FROM (SELECT * FROM t) AS s" in text and "TOP 3" in text
     assert FakeEngine(dialect="trino").render(q(sql), {})[0].count("ORDER BY") == 3
+
+
+def test_nested_ctes_of_one_name_get_unique_names_before_sql_server_lifts_them():
+    """A C&A statement merging two comparisons nests ``WITH l AS ..., r AS ...`` twice; T-SQL
+    takes a WITH only at the top, where sqlglot lifts them, and two CTEs named ``l`` fail."""
+    sql = ("WITH l AS (SELECT 0 AS z) "
+           "SELECT x.a, y.b, l.z FROM (WITH l AS (SELECT 1 AS a) SELECT l.a FROM l) AS x "
+           "CROSS JOIN (WITH l AS (SELECT 2 AS b), r AS (SELECT b FROM l) SELECT b FROM r AS r) AS y "
+           "CROSS JOIN (WITH l AS (SELECT 3 AS c) SELECT c FROM (WITH l AS (SELECT 4 AS c) SELECT c FROM l) AS deep) AS w "
+           "CROSS JOIN l")
+    text = tsql(sql)
+    assert text.startswith("WITH l AS (SELECT 0 AS z), l_2 AS (SELECT 1 AS a), l_3 AS (SELECT 2 AS b), "
+                           "r AS (SELECT b AS b FROM l_3 AS l), l_4 AS (SELECT 3 AS c), l_5 AS (SELECT 4 AS c)")
+    assert "FROM l_2 AS l) AS x" in text and text.endswith("CROSS JOIN l")
+    back = sqlglot.parse_one(text, read="tsql").sql(dialect="duckdb")
+    assert duckdb.connect().execute(back).fetchall() == duckdb.connect().execute(q(sql).sql("duckdb")).fetchall() == \
+        [(1, 2, 0)]
+    assert "l_2" not in FakeEngine(dialect="trino").render(q(sql), {})[0]  # Trino nests WITH: left as it is
 
 
 def test_a_name_longer_than_sql_server_takes_is_a_usage_error():

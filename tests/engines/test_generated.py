@@ -1,18 +1,19 @@
-"""Every statement a period's run generates, as Athena and SQL Server would receive it.
+"""Every statement a period's close generates, as Athena and SQL Server would receive it.
 
-A DuckDB engine runs one entity's whole period on a small generated lake: the extract of every
-item the pack reads, their C&A tests (cross-source tie-outs included), the reconciliation with
-its classification, tagging and review lists, a CR_03/CR_04 tie-out (the lake carries the
-``gl_tie_out`` defect) and, on doctored key rows, every line's bridge-overlap query; then every
-catalog query. Each statement it is given is rendered again for Athena (Trino) and SQL Server
-2019 (T-SQL) by the ``Renderer`` those engines use, and:
+The statement corpus (``engines.corpus``, the same collection ``soxauto sql render`` writes)
+runs one entity's close on DuckDB over a small generated lake: the period and scope checks, the
+extract of every catalog item and its C&A tests (cross-source tie-outs included), the
+reconciliation with its classification, tagging and review lists, every line's bridge-overlap
+query and CR_03/CR_04 tie-out (the lake carries the ``gl_tie_out`` defect). While the extracts
+each statement reads are registered, it is rendered again for Athena (Trino) and SQL Server 2019
+(T-SQL) by the ``Renderer`` those engines use, and:
 
-* the rendering parses in its dialect into one statement;
-* Athena: every ``?`` stands in a WHERE clause;
-* SQL Server: no function SQL Server 2019 lacks, no condition where T-SQL wants a value, no
-  value where it wants a condition, no ORDER BY in a subquery without TOP;
+* the rendering keeps to its dialect's capability table (``engines.lint``: it parses into one
+  statement, calls only functions the dialect has; Athena: every ``?`` in a WHERE clause; SQL
+  Server: nothing 2019 lacks, conditions and values apart, no ORDER BY in a subquery without TOP);
 * the rendering parsed back, its ``?`` replaced by the bound values and transpiled to DuckDB by
-  sqlglot, returns exactly the rows of the native DuckDB statement.
+  sqlglot, returns exactly the rows of the native DuckDB statement. A line's overlap query runs on
+  its key rows doctored so that every row is claimed twice, so that it has rows to compare.
 
 sqlglot's transpilation is the referee of the last check: it shows that the rewrites keep the
 meaning. That SQL Server and Athena accept the text is shown by the grammar checks only: no such
@@ -25,7 +26,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,148 +33,84 @@ import pytest
 import sqlglot
 from lakekit import generated
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel
 
-from soxauto.catalog import load_catalog
 from soxauto.engines.capability import Athena, SqlServer, typed_literal
-from soxauto.engines.duckdb import DuckDBEngine
+from soxauto.engines.corpus import Recorder, Statement, collect
+from soxauto.engines.lint import problems as grammar
 from soxauto.engines.render import Renderer
 from soxauto.lake.binding import lake_binding
-from soxauto.lake.contract import contract
 from soxauto.period import Period
-from soxauto.recon import load_pack, run_period
-from soxauto.recon.bridges import overlap_query
-from soxauto.recon.run import entities
 
 PERIOD, ENTITY = Period(2025, 9), "EC_NG"
+GOLDEN_CORPUS = Path(__file__).resolve().parent / "golden" / "corpus"
 DIALECTS = (SqlServer, Athena)
-MISSING_IN_SQL_SERVER_2019 = re.compile(
-    r"\b(LOGICAL_OR|LOGICAL_AND|BOOL_OR|BOOL_AND|GREATEST|LEAST|DATETRUNC)\s*\(|\bIS\s+(NOT\s+)?DISTINCT\s+FROM\b", re.I)
-_STRING = re.compile(r"'(?:[^']|'')*'")
-_CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(")
-# Words written NAME( that are types or syntax, not functions.
-NOT_CALLS = {"DECIMAL", "NUMERIC", "VARCHAR", "NVARCHAR", "CHAR", "TIMESTAMP", "EXISTS", "VALUES", "OVER", "IN"}
+# The lake every statement corpus test reads (tests/engines/test_corpus.py writes its golden
+# files from the same one).
+LAKE = {"scale": 0.01, "seed": 7, "first_period": PERIOD, "periods": 1, "defects": ("gl_tie_out",)}
 
 
 @dataclass(frozen=True)
 class Checked:
+    stem: str
     dialect: str
     sql: str
     literals: tuple
     problems: tuple[str, ...]
 
 
-class Shadow(DuckDBEngine):
-    """DuckDB that also checks every statement it runs in the other engines' renderings."""
+class Shadow:
+    """The check run on each statement of the corpus while its extracts are registered."""
 
-    def __init__(self, root: Path):
-        super().__init__(lake_binding(root))
+    def __init__(self):
         self.renderers = {c.name: Renderer(c, None, None, positional=True) for c in DIALECTS}
         self.checked: list[Checked] = []
-        self.keys: dict[str, pa.Table] = {}
-        # The renderings read the logical tables by name: views over the lake's files.
-        for spec in contract().tables:
-            schema = exp.Create(this=exp.to_table(spec.schema), kind="SCHEMA", exists=True)
-            view = exp.Create(this=exp.to_table(spec.qualified), kind="VIEW",
-                              expression=exp.select("*").from_(self.source(self.binding.table(spec.qualified))))
-            for statement in (schema, view):
-                self._con.execute(statement.sql(dialect="duckdb"))
 
-    def run(self, query, params):
-        self.shadow(query, params)
-        return super().run(query, params)
+    def __call__(self, engine: Recorder, statement: Statement) -> None:
+        if statement.what.endswith("_overlap"):
+            with doctored(engine, statement.query):
+                self.shadow(engine, statement)
+        else:
+            self.shadow(engine, statement)
 
-    def rows(self, query, params):
-        self.shadow(query, params)
-        return super().rows(query, params)
-
-    def stream(self, query, params, batch_rows):
-        self.shadow(query, params)
-        return super().stream(query, params, batch_rows)
-
-    def register(self, name, table):
-        if name.startswith("rk_"):
-            self.keys[name] = table
-        return super().register(name, table)
-
-    def shadow(self, query: exp.Expression, params) -> None:
+    def shadow(self, engine: Recorder, statement: Statement) -> None:
         # Problems are recorded, never raised: the product records a failing C&A statement as an
         # errored test, which would hide an exception thrown here.
-        sql, bound = self.render(query, params)
-        native = Counter(self._con.execute(sql, bound).fetchall() if bound else self._con.execute(sql).fetchall())
+        query, params = statement.query, statement.parameters
+        sql, bound = engine.render(query, params)
+        native = Counter(engine.fetch(sql, bound))
         for name, renderer in self.renderers.items():
             try:
                 rendered = renderer.rendered(query, params)
             except Exception as e:  # noqa: BLE001 - reported with the statement
-                self.checked.append(Checked(name, sql, (), (f"cannot render: {e}",)))
+                self.checked.append(Checked(statement.stem, name, sql, (), (f"cannot render: {e}",)))
                 continue
-            problems = grammar(name, rendered.sql)
-            if not problems:
+            found = grammar(name, rendered.sql)
+            if not found:
                 try:
-                    back = Counter(self._con.execute(to_duckdb(rendered.sql, name, rendered.parameters)).fetchall())
+                    back = Counter(engine.fetch(to_duckdb(rendered.sql, name, rendered.parameters)))
                 except Exception as e:  # noqa: BLE001
-                    problems.append(f"does not run back on DuckDB: {e}")
+                    found.append(f"does not run back on DuckDB: {e}")
                 else:
                     if back != native:
-                        problems.append(f"rows differ: missing {dict(native - back)}, extra {dict(back - native)}")
-            self.checked.append(Checked(name, rendered.sql, rendered.literals, tuple(problems)))
+                        found.append(f"rows differ: missing {dict(native - back)}, extra {dict(back - native)}")
+            self.checked.append(Checked(statement.stem, name, rendered.sql, rendered.literals, tuple(found)))
 
 
-def grammar(dialect: str, text: str) -> list[str]:
-    try:
-        statements = sqlglot.parse(text, read=dialect, error_level=ErrorLevel.RAISE)
-    except sqlglot.errors.ParseError as e:
-        return [f"does not parse in {dialect}: {e}"]
-    if len(statements) != 1:
-        return [f"{len(statements)} statements"]
-    tree, problems = statements[0], []
-    calls = {m.group(1).upper() for m in _CALL.finditer(_STRING.sub("''", text))}
-    caps = SqlServer if dialect == "tsql" else Athena
-    unknown = sorted(calls - caps.functions() - NOT_CALLS)
-    if unknown:
-        problems.append(f"functions {dialect} does not have: {unknown}")
-    if dialect == "trino":
-        outside = [p.parent.sql(dialect) for p in tree.find_all(exp.Placeholder) if p.find_ancestor(exp.Where) is None]
-        if outside:
-            problems.append(f"'?' outside WHERE: {outside}")
-        return problems
-    if MISSING_IN_SQL_SERVER_2019.search(_STRING.sub("''", text)):
-        problems.append(f"SQL Server 2019 lacks {MISSING_IN_SQL_SERVER_2019.search(text).group(0)}")
-    problems += tsql_grammar(tree)
-    return problems
+class doctored:
+    """The key rows a line's overlap query reads, registered again with every row claimed twice
+    (the overlap query then returns rows to compare), and put back afterwards."""
 
+    def __init__(self, engine: Recorder, query: exp.Expression):
+        self.engine, self.name = engine, next(t.name for t in query.find_all(exp.Table))
 
-def tsql_grammar(tree: exp.Expression) -> list[str]:
-    """T-SQL keeps search conditions (WHERE, HAVING, ON, CASE WHEN, AND/OR/NOT) and values
-    apart, and allows ORDER BY in a subquery only with TOP or OFFSET."""
-    problems = []
-    for node in tree.walk():
-        if node is tree or isinstance(node, exp.Paren) or (isinstance(node.parent, exp.Escape) and node.arg_key == "this"):
-            continue
-        inner = node
-        while isinstance(inner, (exp.Paren, exp.Escape)):
-            inner = inner.this
-        child, parent = node, node.parent
-        while wrapped(parent, child):
-            child, parent = parent, parent.parent
-        searched = isinstance(parent, exp.If) and not (isinstance(parent.parent, exp.Case) and parent.parent.args.get("this"))
-        wants_condition = (isinstance(parent, (exp.Where, exp.Having, exp.And, exp.Or, exp.Not))
-                           or (isinstance(parent, exp.Join) and child.arg_key == "on")
-                           or (searched and child.arg_key == "this"))
-        is_condition = isinstance(inner, (exp.Predicate, exp.And, exp.Or, exp.Not, exp.Boolean))
-        if is_condition and not wants_condition and not isinstance(parent, exp.Is):
-            problems.append(f"condition where T-SQL wants a value: {parent.sql('tsql')[:160]}")
-        if wants_condition and not is_condition:
-            problems.append(f"value where T-SQL wants a condition: {parent.sql('tsql')[:160]}")
-        if isinstance(node, exp.Query) and node.args.get("order") and not node.args.get("limit") \
-                and not node.args.get("offset"):
-            problems.append(f"ORDER BY in a subquery without TOP: {node.sql('tsql')[:160]}")
-    return problems
+    def __enter__(self):
+        keys = self.engine._con.table(self.name).to_arrow_table()
+        self.original = keys
+        claims = pa.array([2] * keys.num_rows, keys.schema.field("claims").type)
+        self.engine._con.register(self.name, keys.set_column(keys.schema.get_field_index("claims"), "claims", claims))
 
-
-def wrapped(parent, child) -> bool:
-    """Parentheses, and LIKE's ESCAPE clause, belong to the condition they hold."""
-    return isinstance(parent, exp.Paren) or (isinstance(parent, exp.Escape) and child.arg_key == "this")
+    def __exit__(self, *exc):
+        self.engine._con.register(self.name, self.original)
 
 
 def to_duckdb(text: str, dialect: str, values: list) -> str:
@@ -197,25 +133,16 @@ def to_duckdb(text: str, dialect: str, values: list) -> str:
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory) -> list[Checked]:
-    root = generated(tmp_path_factory.mktemp("lake"), scale=0.01, seed=7, first_period=PERIOD, periods=1,
-                     defects=("gl_tie_out",))
-    catalog, pack = load_catalog(), load_pack()
-    with Shadow(root) as engine:
-        run_period(engine, catalog, PERIOD, entities(engine, [ENTITY]), pack=pack)
-        for name, keys in sorted(engine.keys.items()):
-            # every key row claimed twice: the overlap query then returns rows to compare
-            spec = next(s for s in pack.lines if name.startswith(f"rk_{s.id.lower()}_"))
-            doctored = keys.set_column(keys.schema.get_field_index("claims"), "claims",
-                                       pa.array([2] * keys.num_rows, keys.schema.field("claims").type))
-            table = engine.register("overlap_keys", doctored)
-            engine.run(overlap_query(table, pack.family(spec).rules),
-                       {"gl_accounts": list(spec.gl_accounts), "cutoff": PERIOD.cutoff,
-                        "period_start": PERIOD.start, "material_lcy": Decimal("1.00")})
-            engine.unregister("overlap_keys")
-        for item in catalog.extractable():
-            engine.run(item.query, item.bind(PERIOD, ENTITY))
-    return engine.checked
+def corpus_and_checks(tmp_path_factory):
+    root = generated(tmp_path_factory.mktemp("lake"), **LAKE)
+    shadow = Shadow()
+    corpus = collect(lake_binding(root), str(PERIOD), ENTITY, check=shadow)
+    return corpus, shadow.checked
+
+
+@pytest.fixture(scope="module")
+def checked(corpus_and_checks) -> list[Checked]:
+    return corpus_and_checks[1]
 
 
 def test_every_generated_statement_renders_for_athena_and_sql_server_and_means_the_same(checked):
@@ -237,6 +164,19 @@ def test_the_run_reaches_every_kind_of_generated_statement(checked):
     inlined = {name for c in trino for name, _ in c.literals}
     assert {"cutoff", "integration_user", "material_lcy"} <= inlined
     assert any(name.startswith("tv_business_uses__") for name in inlined)
+
+
+def test_every_statement_of_the_corpus_is_checked_in_both_dialects_and_the_command_writes_the_same(corpus_and_checks):
+    """One source of truth: the statements checked here are those ``soxauto sql render`` writes,
+    whose output tests/engines/test_corpus.py compares with the golden corpus."""
+    corpus, checked = corpus_and_checks
+    stems = [s.stem for s in corpus.statements]
+    assert [c.stem for c in checked if c.dialect == "tsql"] == stems == [c.stem for c in checked if c.dialect == "trino"]
+    for dialect in ("duckdb", "trino", "tsql"):
+        golden = sorted(p.name.removesuffix(".sql") for p in (GOLDEN_CORPUS / dialect).glob("*.sql"))
+        assert golden == stems, f"tests/engines/golden/corpus/{dialect} is not this corpus: pytest --update-golden"
+    conditional = {s.what for s in corpus.statements if s.conditional}
+    assert {"reconcile_vouchers_overlap", "reconcile_vouchers_tie_out"} <= conditional
 
 
 def test_the_checks_catch_what_sql_server_2019_and_athena_refuse():

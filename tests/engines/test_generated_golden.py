@@ -41,13 +41,25 @@ def cr03_tie_out() -> tuple[exp.Expression, dict]:
     return totals, item.bind(Period(2025, 9), "EC_NG")
 
 
+CR06_BOUNDS = {"window_end": date(2025, 11, 14), "horizon": date(2025, 10, 31)}
+
+
+def cr06_tie_out() -> tuple[exp.Expression, dict]:
+    """CR_06's month-end tie-out (running_tie_out): the extract summed up to each month-end the
+    balances hold, joined with balance(M) - balance(C); the time bounds bound like the cutoff."""
+    item = load_catalog().item("CR_06")
+    (rule,) = [t for t in item.tests if t.kind == "running_tie_out"]
+    totals, _ = c.running_tie_out(rule, exp.to_table("ds_cr_06"))
+    return totals, item.bind(Period(2025, 9), "EC_NG", CR06_BOUNDS)
+
+
 def ipe08() -> tuple[exp.Expression, dict]:
     """IPE_08: parameters in its select list (TV uses, the cutoff), literals on Athena."""
     item = load_catalog().item("IPE_08")
     return item.query, item.bind(Period(2025, 9), "EC_NG")
 
 
-CASES = {"vouchers_key_rows": vouchers_key_rows, "cr03_tie_out": cr03_tie_out, "ipe08": ipe08}
+CASES = {"vouchers_key_rows": vouchers_key_rows, "cr03_tie_out": cr03_tie_out, "cr06_tie_out": cr06_tie_out, "ipe08": ipe08}
 
 
 @pytest.mark.parametrize("dialect", ["tsql", "trino"])

@@ -4,9 +4,11 @@ sqlglot translates what it knows and passes the rest through unchanged: ``REGEXP
 ``STARTS_WITH`` come out verbatim in T-SQL, and a function it does not know at all
 (``exp.Anonymous``) goes to every dialect as written. Both would fail only when the query runs
 on that engine, in closing week. So each function node of the canonical query is rendered on
-its own in each target dialect, and the names it renders as are looked up in a capability
-table of what that dialect really has. The tables are data: supporting a new function or a
-new dialect is a table edit, never a branch in the code.
+its own in each target dialect, as the engines' ``Renderer`` renders it (the capability
+rewrites included: ``BOOL_OR`` reaches SQL Server 2019 as ``MAX(CASE ...)``), and the names
+it renders as are looked up in the table of what that dialect really has
+(``engines.capability.FUNCTIONS``). The tables are data: supporting a new function or a new
+dialect is a table edit, never a branch in the code.
 """
 
 from __future__ import annotations
@@ -18,41 +20,15 @@ from typing import Iterable, Mapping
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from ..engines.capability import FUNCTIONS
+from ..engines.render import rewritten
 from ..errors import Problem
 
 DIALECTS = ("duckdb", "trino", "tsql")
 
-# Names every target has, in the shape sqlglot renders them (SQL-92 core plus the window
-# functions all three share).
-_CORE = frozenset({
-    "ABS", "AVG", "CAST", "COALESCE", "COUNT", "DENSE_RANK", "EXISTS", "FIRST_VALUE", "FLOOR",
-    "LAG", "LAST_VALUE", "LEAD", "LOWER", "MAX", "MIN", "NULLIF", "RANK", "ROUND", "ROW_NUMBER",
-    "SUM", "UPPER", "CONCAT", "REPLACE", "LTRIM", "RTRIM", "TRIM", "YEAR", "MONTH", "DAY",
-})
-
-# Checked against each engine's function reference. T-SQL is held to SQL Server 2019 (15.x):
-# GREATEST, LEAST and DATETRUNC arrive only in 2022, REGEXP_LIKE only in 2025, STARTS_WITH never.
-CAPABILITIES: Mapping[str, frozenset[str]] = {
-    "duckdb": _CORE | {
-        "ANY_VALUE", "ARRAY_AGG", "BOOL_AND", "BOOL_OR", "CEIL", "CONTAINS", "COUNT_IF",
-        "DATE_DIFF", "DATE_PART", "DATE_TRUNC", "EXTRACT", "GREATEST", "LAST_DAY", "LEAST",
-        "LENGTH", "MAKE_DATE", "REGEXP_MATCHES", "REGEXP_REPLACE", "SPLIT_PART", "STARTS_WITH",
-        "STRFTIME", "STRING_AGG", "LISTAGG", "STRPOS", "SUBSTRING", "TRY_CAST", "DATEDIFF",
-        "LEFT", "RIGHT",
-    },
-    "trino": _CORE | {
-        "ANY_VALUE", "ARBITRARY", "ARRAY_AGG", "BOOL_AND", "BOOL_OR", "CEIL", "CEILING",
-        "COUNT_IF", "DATE_ADD", "DATE_DIFF", "DATE_FORMAT", "DATE_TRUNC", "DAY_OF_MONTH",
-        "EXTRACT", "GREATEST", "IF", "LAST_DAY_OF_MONTH", "LEAST", "LENGTH", "LISTAGG",
-        "REGEXP_LIKE", "REGEXP_REPLACE", "SPLIT_PART", "STARTS_WITH", "STRPOS", "SUBSTR",
-        "SUBSTRING", "TRY", "TRY_CAST",
-    },
-    "tsql": _CORE | {
-        "CEILING", "CHARINDEX", "CONVERT", "COUNT_BIG", "DATEADD", "DATEDIFF", "DATEFROMPARTS",
-        "DATENAME", "DATEPART", "EOMONTH", "FORMAT", "GETDATE", "IIF", "ISNULL", "LEFT", "LEN", "RIGHT",
-        "STRING_AGG", "SUBSTRING", "TRY_CAST", "TRY_CONVERT",
-    },
-}
+# What each target dialect can call is a capability of its engine (engines/capability.py):
+# the catalog is checked against the same table the engines render with.
+CAPABILITIES = FUNCTIONS
 
 # How to say the same thing portably, by the canonical (Trino) name.
 HINTS: Mapping[str, str] = {
@@ -184,7 +160,10 @@ def own_calls(node: exp.Func, dialect: str) -> list[str]:
 
 
 def _render(node: exp.Expression, dialect: str) -> str:
-    return node.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    """``node`` as the engine of ``dialect`` says it: after the capability rewrites the
+    ``Renderer`` applies (SQL Server 2019 gets BOOL_OR as MAX over a CASE, IS DISTINCT FROM as
+    NOT EXISTS ... INTERSECT), so a function the rendering rewrites away is not refused."""
+    return rewritten(node, dialect, check_names=False).sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
 
 
 def _calls(text: str) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -67,12 +68,34 @@ def fingerprint_changes(steps: list[dict], previous_steps: list[dict]) -> dict:
             "new": sorted(k for k in after if k not in before)}
 
 
+def query_usage(steps: list[dict], store: Path) -> list:
+    """The ``query.usage`` steps (``engines.cost``: Athena's bytes scanned and engine time per
+    execution) of the logs of the run's evidence packages, each execution once. A resumed run
+    counts the packages of every attempt, as they are stored."""
+    from ..engines.cost import QueryUsage
+
+    seen: dict[str, QueryUsage] = {}
+    for s in steps:
+        if s["stage"] != EVIDENCE or s["status"] != "done" or not s["evidence_id"]:
+            continue
+        path = Path(store) / s["evidence_id"] / "log.jsonl"
+        if not path.is_file():
+            continue
+        for line in path.read_text("utf-8").splitlines():
+            entry = json.loads(line) if line.strip() else {}
+            if entry.get("step") == "query.usage":
+                seen.setdefault(entry["execution_id"], QueryUsage(
+                    entry["execution_id"], int(entry["data_scanned_bytes"]), entry.get("engine_execution_ms")))
+    return list(seen.values())
+
+
 def summary(run: dict, steps: list[dict], recon: dict, *, status: str, exit_code: int, previous: dict | None,
             previous_steps: list[dict], store: Path, reports: Path, run_store: str, attempt_seconds: float,
-            sources_seconds: float = 0.0) -> dict:
+            sources_seconds: float = 0.0, price_per_tb: Decimal | None = None) -> dict:
     """``sources_seconds``: the tests' shared source batches, run before the workers in this
     attempt (``close.run.prepare_sources``), in worker-seconds (wall time × workers waiting);
-    part of the test stage."""
+    part of the test stage. ``price_per_tb``: Athena's price for the cost line (default: the
+    ``athena_price_per_tb`` setting)."""
     from ..config import BY_KEY, mask
 
     stages = {"extract": 0.0, "test": sources_seconds, "evidence": 0.0, "reconcile": 0.0}
@@ -91,6 +114,7 @@ def summary(run: dict, steps: list[dict], recon: dict, *, status: str, exit_code
         "stages": {k: round(v, 3) for k, v in stages.items()} | {"wall_this_attempt": round(attempt_seconds, 3)},
         "tests": tests,
         "steps": [{k: s[k] for k in STEP_KEYS} for s in steps],
+        **_cost(steps, store, price_per_tb),
         "reconciliation": recon,
         "fingerprints": {"previous_run": previous["id"] if previous else None, **fingerprint_changes(steps, previous_steps)},
         "evidence_store": str(store),
@@ -98,6 +122,21 @@ def summary(run: dict, steps: list[dict], recon: dict, *, status: str, exit_code
         "reports": {"folder": str(reports), "reconciliation": str(reports / "reconciliation.json"),
                     "summary": str(reports / "summary.txt"), "run": str(reports / "run.json")},
     }
+
+
+def _cost(steps: list[dict], store: Path, price_per_tb: Decimal | None) -> dict:
+    """``{"athena": ...}``: the bytes the run's Athena queries scanned and their cost; nothing
+    for a run on another engine."""
+    from ..engines.cost import total
+
+    usages = query_usage(steps, store)
+    if not usages:
+        return {}
+    if price_per_tb is None:
+        from ..config import load_config
+
+        price_per_tb = load_config().athena_price_per_tb
+    return {"athena": total(usages, price_per_tb).to_dict()}
 
 
 def _atomic(path: Path, data: bytes) -> None:
@@ -163,6 +202,11 @@ def render(console: Console, summary: dict) -> None:
     st = summary["stages"]
     console.print("seconds per stage (summed over workers): " + ", ".join(f"{k} {v:.1f}" for k, v in st.items() if k != "wall_this_attempt")
                   + f"; wall {st['wall_this_attempt']:.1f}", soft_wrap=True)
+    athena = summary.get("athena")
+    if athena:
+        console.print(f"Athena: {athena['queries']:,} queries scanned {athena['data_scanned_bytes']:,} bytes "
+                      f"(billed {athena['billed_bytes']:,}: 1 MB rounding, 10 MB minimum per query); cost "
+                      f"{athena['cost_usd']} USD at {athena['price_per_tb_usd']} USD per TB (10^12 bytes)", soft_wrap=True)
     fp = summary["fingerprints"]
     if fp["previous_run"]:
         console.print(f"fingerprints vs run {fp['previous_run']}: {len(fp['changed'])} changed, {fp['unchanged']} unchanged, "

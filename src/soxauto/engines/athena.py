@@ -12,7 +12,9 @@ One ``run`` is one Athena query execution:
   injectable); FAILED, CANCELLED or a timeout raise ``EngineError`` with Athena's reason;
 * the rows come back through UNLOAD to Parquet when the query's row order can be restored
   from its output columns (``unload: auto``), else through paged ``GetQueryResults``;
-* the QueryExecutionId, engine version, data scanned and timings are in the result.
+* the QueryExecutionId, engine version, data scanned and timings are in the result, and every
+  execution's bytes scanned and engine time are kept on the engine's ``meter`` until an
+  evidence package claims them (``cost``).
 
 Why boto3 and not PyAthena: see docs/engines.md.
 """
@@ -38,6 +40,7 @@ from .athena_settings import AthenaSettings, resolve
 from .athena_values import decode, header_row, literals
 from .base import QueryResult
 from .capability import Athena
+from .cost import Meter, QueryUsage
 from .render import Renderer
 
 PAGE_ROWS = 1000  # GetQueryResults' maximum page size
@@ -50,6 +53,9 @@ class AthenaResult(QueryResult):
     """A QueryResult with Athena's execution facts (statistics, locations, result reuse)."""
 
     details: Mapping[str, Any] = field(default_factory=dict)
+    # the engine's meter: the evidence package of this extract claims the executions from this
+    # one on (this query and the C&A statements after it) for its log (``cost.Meter``)
+    meter: Meter | None = field(default=None, repr=False, compare=False)
 
 
 class AthenaEngine:
@@ -79,6 +85,7 @@ class AthenaEngine:
         self._renderer = Renderer(Athena, binding, self.source, positional=True)
         self._version: str | None = None
         self._registered: dict[str, tuple[str, str]] = {}
+        self.meter = Meter()
 
     # -- the Engine protocol -------------------------------------------------------------
     def version(self) -> str:
@@ -182,6 +189,7 @@ class AthenaEngine:
         except (ClientError, BotoCoreError) as e:
             raise self._api_error("StartQueryExecution", e, sql) from None
         execution = self._wait(qid, sql)
+        self.meter.record(QueryUsage.of(execution))  # billed even when its result is refused below
         reuse = execution.get("Statistics", {}).get("ResultReuseInformation", {})
         if reuse.get("ReusedPreviousResult"):
             raise EngineError(f"Athena query {qid} reused an earlier result although result reuse was disabled; "
@@ -280,7 +288,7 @@ class AthenaEngine:
             **read,
         }
         return AthenaResult(table, sql, parameters, self.name, engine, execution["QueryExecutionId"], started, elapsed,
-                            details=details)
+                            details=details, meter=self.meter)
 
     def _api_error(self, call: str, e: Exception, sql: str | None = None) -> EngineError:
         if isinstance(e, ClientError):

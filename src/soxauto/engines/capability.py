@@ -13,7 +13,9 @@ query. The facts, checked against each vendor's documentation:
   (2022), no boolean aggregates and no boolean values: a comparison may stand only where a
   search condition does (WHERE, HAVING, ON, CASE WHEN, AND/OR/NOT), and a BIT column must be
   compared to be a condition. A subquery or CTE may not have an ORDER BY without TOP or
-  OFFSET (SQL gives it no meaning there). Names are at most 128 characters, a local temporary
+  OFFSET (SQL gives it no meaning there), nor a WITH of its own: sqlglot lifts nested CTEs to
+  the statement's WITH, where two of one name would clash (a WITH names each CTE once), so they get unique names
+  first. Names are at most 128 characters, a local temporary
   table's 116. Temporary tables live in tempdb, whose collation may differ from the data
   warehouse's, so their text columns take the database's (``COLLATE DATABASE_DEFAULT``) or
   joins fail (Msg 468).
@@ -30,10 +32,41 @@ from typing import Any, Callable, Mapping
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 
-from ..catalog.dialects import CAPABILITIES as FUNCTIONS
 from ..errors import UsageError, did_you_mean
 
 Rewrite = Callable[[exp.Expression], exp.Expression]
+
+# Names every target has, in the shape sqlglot renders them (SQL-92 core plus the window
+# functions all three share).
+_CORE = frozenset({
+    "ABS", "AVG", "CAST", "COALESCE", "COUNT", "DENSE_RANK", "EXISTS", "FIRST_VALUE", "FLOOR",
+    "LAG", "LAST_VALUE", "LEAD", "LOWER", "MAX", "MIN", "NULLIF", "RANK", "ROUND", "ROW_NUMBER",
+    "SUM", "UPPER", "CONCAT", "REPLACE", "LTRIM", "RTRIM", "TRIM", "YEAR", "MONTH", "DAY",
+})
+
+# Checked against each engine's function reference. T-SQL is held to SQL Server 2019 (15.x):
+# GREATEST, LEAST and DATETRUNC arrive only in 2022, REGEXP_LIKE only in 2025, STARTS_WITH never.
+FUNCTIONS: Mapping[str, frozenset[str]] = {
+    "duckdb": _CORE | {
+        "ANY_VALUE", "ARRAY_AGG", "BOOL_AND", "BOOL_OR", "CEIL", "CONTAINS", "COUNT_IF",
+        "DATE_DIFF", "DATE_PART", "DATE_TRUNC", "EXTRACT", "GREATEST", "LAST_DAY", "LEAST",
+        "LENGTH", "MAKE_DATE", "REGEXP_MATCHES", "REGEXP_REPLACE", "SPLIT_PART", "STARTS_WITH",
+        "STRFTIME", "STRING_AGG", "LISTAGG", "STRPOS", "SUBSTRING", "TRY_CAST", "DATEDIFF",
+        "LEFT", "RIGHT",
+    },
+    "trino": _CORE | {
+        "ANY_VALUE", "ARBITRARY", "ARRAY_AGG", "BOOL_AND", "BOOL_OR", "CEIL", "CEILING",
+        "COUNT_IF", "DATE_ADD", "DATE_DIFF", "DATE_FORMAT", "DATE_TRUNC", "DAY_OF_MONTH",
+        "EXTRACT", "GREATEST", "IF", "LAST_DAY_OF_MONTH", "LEAST", "LENGTH", "LISTAGG",
+        "REGEXP_LIKE", "REGEXP_REPLACE", "SPLIT_PART", "STARTS_WITH", "STRPOS", "SUBSTR",
+        "SUBSTRING", "TRY", "TRY_CAST",
+    },
+    "tsql": _CORE | {
+        "CEILING", "CHARINDEX", "CONVERT", "COUNT_BIG", "DATEADD", "DATEDIFF", "DATEFROMPARTS",
+        "DATENAME", "DATEPART", "EOMONTH", "FORMAT", "GETDATE", "IIF", "ISNULL", "LEFT", "LEN", "RIGHT",
+        "STRING_AGG", "SUBSTRING", "TRY_CAST", "TRY_CONVERT",
+    },
+}
 
 
 class OdbcPostgres(Postgres):
@@ -55,6 +88,7 @@ class Capabilities:
     boolean_aggregates = True  # BOOL_OR, BOOL_AND
     boolean_values = True  # may a comparison stand where a value does (SELECT a = b AS same)?
     ordered_subqueries = True  # may a subquery or CTE without LIMIT have an ORDER BY?
+    nested_ctes = True  # may a subquery have a WITH of its own (else sqlglot lifts it to the top)?
     temporary_text_collation: str | None = None  # collation of a temporary table's text columns
     temporary_prefix = ""  # the mark of a session temporary table's name ('#' on SQL Server)
     text_type, long_text_type = "VARCHAR", "TEXT"  # text columns of a temporary table
@@ -67,7 +101,8 @@ class Capabilities:
 
     @classmethod
     def functions(cls) -> frozenset[str]:
-        """Function names the dialect has, as sqlglot renders them (``catalog.dialects``)."""
+        """Function names the dialect has, as sqlglot renders them (``FUNCTIONS``; the catalog's
+        dialect check reads the same table)."""
         return FUNCTIONS.get(cls.name, frozenset())
 
     @classmethod
@@ -81,6 +116,8 @@ class Capabilities:
             out.append(conditions_and_values)
         if not cls.ordered_subqueries:
             out.append(unordered_subqueries)
+        if not cls.nested_ctes:
+            out.append(unique_cte_names)
         return tuple(out)
 
     @classmethod
@@ -153,6 +190,7 @@ class SqlServer(Capabilities):
     boolean_aggregates = False
     boolean_values = False
     ordered_subqueries = False
+    nested_ctes = False
     temporary_text_collation = "DATABASE_DEFAULT"
     temporary_prefix = "#"
     text_type, long_text_type = "NVARCHAR", "NVARCHAR(MAX)"
@@ -351,3 +389,53 @@ def unordered_subqueries(query: exp.Expression) -> exp.Expression:
             continue
         node.set("order", None)
     return query
+
+
+def unique_cte_names(query: exp.Expression) -> exp.Expression:
+    """Give every CTE of a nested WITH a name no other CTE of the statement has (``l`` becomes
+    ``l_2``), renaming the tables that read it in its scope (a reference without an alias keeps
+    the old name as its alias, so qualified columns still resolve). SQL Server takes a WITH only
+    at the top of a statement: sqlglot lifts the nested ones there, and the C&A statement that
+    merges several comparisons, each with its own ``WITH l AS ..., r AS ...``, would otherwise
+    name ``l`` twice."""
+    seen = {cte.alias for cte in _ctes(query)}
+    for owner in list(query.find_all(exp.Query)):
+        if owner is query:
+            continue
+        for cte in _ctes(owner):
+            old = cte.alias
+            if old not in seen:
+                seen.add(old)
+                continue
+            n = 2
+            while f"{old}_{n}" in seen:
+                n += 1
+            new = f"{old}_{n}"
+            seen.add(new)
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(new)))
+            _rename_reads(owner, old, new)
+    return query
+
+
+def _ctes(query: exp.Expression) -> list[exp.CTE]:
+    with_ = query.args.get("with_") or query.args.get("with")  # the key's name differs between sqlglot versions
+    return list(with_.expressions) if with_ is not None else []
+
+
+def _rename_reads(owner: exp.Expression, old: str, new: str) -> None:
+    for table in list(owner.find_all(exp.Table)):
+        if table.name != old or table.args.get("db") is not None or table.args.get("catalog") is not None:
+            continue
+        # a deeper query with its own CTE of that name shadows this one
+        scope = table.parent
+        shadowed = False
+        while scope is not None and scope is not owner:
+            if isinstance(scope, exp.Query) and any(c.alias == old for c in _ctes(scope)):
+                shadowed = True
+                break
+            scope = scope.parent
+        if shadowed:
+            continue
+        if not table.alias:
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(old)))
+        table.set("this", exp.to_identifier(new))

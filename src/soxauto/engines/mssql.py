@@ -7,9 +7,11 @@ sqlglot quotes them, so no name is ever glued into SQL text by hand.
 Where the connection comes from, strongest first: the ``connection`` option, the
 ``mssql_connection`` setting (``SOXAUTO_MSSQL_CONNECTION``, a full ODBC string, environment
 only because it may hold a password), the binding file's ``connection`` block (``dsn``, or
-``driver`` + ``server`` + ``database``, plus ``options``). ``SOXAUTO_MSSQL_USER`` and
-``SOXAUTO_MSSQL_PASSWORD`` add UID/PWD when the string has none. The connection string is never
-logged or put in an error; ``masked`` shows it with the password hidden.
+``driver`` + ``server`` + ``database``, plus ``options``). The login (UID/PWD), when the string
+has none: the AWS Secrets Manager secret the block names (``credentials: {secrets_manager:
+{secret_id: ...}}``, ``aws.secrets``; re-read once when the server refuses the login, and after
+``max_age_seconds``), else ``SOXAUTO_MSSQL_USER`` and ``SOXAUTO_MSSQL_PASSWORD``. The connection
+string is never logged or put in an error; ``masked`` shows it with the password hidden.
 
 ``dialect`` is ``"tsql"`` in production: SQL Server 2019 or later, checked when the connection
 opens, with every statement rewritten for what 2019 can say (``capability.SqlServer``).
@@ -28,12 +30,13 @@ import uuid
 from datetime import date, datetime, timezone
 from datetime import time as clock
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from ..aws.secrets import DatabaseLogin, SecretSource, SecretSpec
 from ..errors import BindingError, EngineError, UsageError
 from ..lake.binding import Binding, TableBinding
 from .base import QueryResult
@@ -46,6 +49,9 @@ ENV_CONNECTION, ENV_USER, ENV_PASSWORD = "SOXAUTO_MSSQL_CONNECTION", "SOXAUTO_MS
 QUERY_TIMEOUT, LOGIN_TIMEOUT, BATCH_ROWS = 3600, 30, 50_000
 # SQLSTATEs of a statement stopped by its timeout: ODBC's own, and PostgreSQL's query_canceled.
 TIMEOUT_STATES = ("HYT00", "HYT01", "57014")
+# A refused login: ODBC's "invalid authorization specification" (SQL Server's error 18456
+# arrives with it), and PostgreSQL's invalid_password / invalid_authorization_specification.
+LOGIN_STATES = ("28000", "28P01")
 _SECRET = re.compile(r"((?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)", re.IGNORECASE)
 _PART = re.compile(r"\[((?:[^\]]|\]\])+)\]|([^.\[\]]+)")
 
@@ -87,9 +93,11 @@ def _odbc_value(value: str) -> str:
     return value
 
 
-def connection_string(spec: str | Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
-    """The ODBC string for a full string or a binding's ``connection`` block, plus UID/PWD from
-    the environment when the string carries none."""
+def connection_string(spec: str | Mapping[str, Any], environ: Mapping[str, str] | None = None,
+                      login: DatabaseLogin | None = None) -> str:
+    """The ODBC string for a full string or a binding's ``connection`` block. The login, when
+    the string carries none: ``login`` (read from the block's secret, whose host, port and
+    dbname also fill a missing server and database), else UID/PWD from the environment."""
     env = os.environ if environ is None else environ
     if isinstance(spec, str):
         text = spec.strip().rstrip(";")
@@ -98,17 +106,24 @@ def connection_string(spec: str | Mapping[str, Any], environ: Mapping[str, str] 
         if spec.get("dsn"):
             pairs.append(("DSN", spec["dsn"]))
         else:
-            missing = [k for k in ("driver", "server", "database") if not spec.get(k)]
+            server, database = spec.get("server"), spec.get("database")
+            if login is not None and not server and login.host:
+                server = login.host + (f",{login.port}" if login.port else "")
+            if login is not None and not database and login.dbname:
+                database = login.dbname
+            found = {"driver": spec.get("driver"), "server": server, "database": database}
+            missing = [k for k, v in found.items() if not v]
             if missing:
                 raise UsageError(f"mssql connection: give dsn, or driver, server and database (missing: {', '.join(missing)})")
-            pairs += [("DRIVER", spec["driver"]), ("SERVER", spec["server"]), ("DATABASE", spec["database"])]
+            pairs += [("DRIVER", found["driver"]), ("SERVER", server), ("DATABASE", database)]
         pairs += list((spec.get("options") or {}).items())
         text = ";".join(f"{k}={_odbc_value(str(v))}" for k, v in pairs)
     keys = {k.strip().upper() for k, _, _ in (p.partition("=") for p in text.split(";")) if k.strip()}
-    if env.get(ENV_USER) and "UID" not in keys:
-        text += f";UID={_odbc_value(env[ENV_USER])}"
-    if env.get(ENV_PASSWORD) and not keys & {"PWD", "PASSWORD"}:
-        text += f";PWD={_odbc_value(env[ENV_PASSWORD])}"
+    user, password = (login.username, login.password) if login is not None else (env.get(ENV_USER), env.get(ENV_PASSWORD))
+    if user and "UID" not in keys:
+        text += f";UID={_odbc_value(user)}"
+    if password and not keys & {"PWD", "PASSWORD"}:
+        text += f";PWD={_odbc_value(password)}"
     return text
 
 
@@ -149,13 +164,20 @@ class MssqlEngine:
 
     def __init__(self, binding: Binding, *, connection: str | Mapping[str, Any] | None = None,
                  dialect: str = "tsql", query_timeout: int | None = None, login_timeout: int = LOGIN_TIMEOUT,
-                 fast_executemany: bool = True, environ: Mapping[str, str] | None = None):
+                 fast_executemany: bool = True, environ: Mapping[str, str] | None = None,
+                 connect: Callable[..., Any] | None = None, secret: SecretSource | None = None):
+        """``connect`` opens the ODBC connection (``pyodbc.connect``; tests give a stand-in);
+        ``secret`` reads the login (default: the binding's ``credentials`` block, if any)."""
         if dialect not in DIALECTS:
             raise UsageError(f"mssql engine: dialect '{dialect}' is not one of {', '.join(DIALECTS)}")
         self.binding, self.dialect = binding, dialect
         self.caps = DIALECTS[dialect]
         self._environ = os.environ if environ is None else environ
         self._spec = connection
+        self._connect = connect
+        raw = binding.connection.get("credentials")
+        self._secret = secret or (SecretSource(SecretSpec.parse(raw, f"binding {binding.name}: connection"))
+                                  if raw is not None else None)
         self.query_timeout = int(query_timeout or binding.connection.get("query_timeout") or QUERY_TIMEOUT)
         self.login_timeout, self.fast_executemany = int(login_timeout), fast_executemany
         try:
@@ -170,22 +192,40 @@ class MssqlEngine:
     # -- connection ---------------------------------------------------------------------------
 
     def _connection_text(self) -> str:
+        return self._login_text()[0]
+
+    def _login_text(self, *, fresh: bool = False) -> tuple[str, DatabaseLogin | None]:
+        """The ODBC string and the login from the secret it carries (None without a secret)."""
         spec = self._spec or self._environ.get(ENV_CONNECTION) or dict(self.binding.connection)
         if not spec:
             raise UsageError(f"no SQL Server connection for binding '{self.binding.name}': add a connection block "
                              f"to the binding (dsn, or driver, server and database) or set {ENV_CONNECTION}")
-        return connection_string(spec, self._environ)
+        login = self._secret.login(fresh=fresh) if self._secret is not None else None
+        return connection_string(spec, self._environ, login), login
 
     def connection(self):
-        """The open pyodbc connection (opened on first use: rendering needs none)."""
+        """The open pyodbc connection (opened on first use: rendering needs none). A login the
+        server refuses is read again from its secret, once, and tried again if it changed (a
+        rotation since it was read)."""
         if self._con is None:
             import pyodbc
 
-            text = self._connection_text()
+            text, used = self._login_text()
             try:
-                self._con = pyodbc.connect(text, autocommit=True, timeout=self.login_timeout)
+                self._con = self._open(text)
             except pyodbc.Error as e:
-                raise EngineError(f"cannot connect to {self._where(text)}: {_message(e)}") from None
+                if self._secret is None or not _login_refused(e):
+                    raise EngineError(f"cannot connect to {self._where(text)}: {_message(e)}") from None
+                text, current = self._login_text(fresh=True)
+                if current == used:
+                    raise EngineError(f"cannot connect to {self._where(text)}: {_message(e)} (the login of secret "
+                                      f"{self._secret.spec.secret_id} has not changed since it was read)") from None
+                log.info("%s refused the login of secret %s; trying its current version %s", self._where(text),
+                         self._secret.spec.secret_id, current.version_id or "unknown")
+                try:
+                    self._con = self._open(text)
+                except pyodbc.Error as e2:
+                    raise EngineError(f"cannot connect to {self._where(text)}: {_message(e2)}") from None
             try:
                 self._con.timeout = self.query_timeout
             except pyodbc.Error:
@@ -198,6 +238,13 @@ class MssqlEngine:
                 self._con = None
                 raise
         return self._con
+
+    def _open(self, text: str):
+        if self._connect is None:
+            import pyodbc
+
+            return pyodbc.connect(text, autocommit=True, timeout=self.login_timeout)
+        return self._connect(text, autocommit=True, timeout=self.login_timeout)
 
     def _check_version(self, where: str) -> None:
         """Refuse a server older than the dialect's floor (SQL Server 2019): the rendering
@@ -380,6 +427,11 @@ def column_type(field: pa.Field, values: pa.ChunkedArray, dialect: str | type[Ca
         if test(t):
             return exp.DataType.build(sql_type)
     raise EngineError(f"column '{field.name}' of type {t} cannot be registered on SQL Server; CAST it in the query")
+
+
+def _login_refused(e: Exception) -> bool:
+    state = e.args[0] if e.args and isinstance(e.args[0], str) else ""
+    return state in LOGIN_STATES or "18456" in str(e)
 
 
 def _message(e: Exception) -> str:

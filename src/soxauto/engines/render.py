@@ -184,6 +184,19 @@ def render(query: exp.Expression, dialect: Dialect, binding: Binding | None, sou
     return rendered.sql, rendered.parameters
 
 
+def rewritten(query: exp.Expression, dialect: Dialect, *, check_names: bool = True) -> exp.Expression:
+    """Step 3 alone, on a copy: ``query`` as ``dialect`` can say it, its named placeholders
+    kept. What a catalog query looks like to an engine before binding and values (the catalog's
+    dialect check and its golden files read this)."""
+    caps = capabilities(dialect)
+    if check_names:
+        return caps.rewrite(query.copy())
+    out = query.copy()
+    for rewrite in caps.rewrites():
+        out = rewrite(out)
+    return out
+
+
 def prepare(query: exp.Expression, dialect: Dialect, binding: Binding | None, source: Source | None,
             params: Mapping[str, Any], *, positional: bool) -> "Statement":
     """``query`` bound, its lists expanded and rewritten for what ``dialect`` can say."""
@@ -211,6 +224,7 @@ class Rendered:
     sql: str
     parameters: Any
     literals: tuple[tuple[str, Any], ...] = ()
+    names: tuple[str, ...] = ()  # the placeholder of each driver parameter, in binding order
 
 
 @dataclass(frozen=True)
@@ -228,7 +242,7 @@ class Statement:
 
     def render(self, params: Mapping[str, Any]) -> Rendered:
         if self.expression is None:
-            return Rendered(self.text, bind(self.names, params, positional=self.positional))
+            return Rendered(self.text, bind(self.names, params, positional=self.positional), (), self.names)
         query = self.expression.copy()
         found = list(query.find_all(exp.Placeholder))
         literals = []
@@ -239,7 +253,7 @@ class Statement:
             literals.append((name, value))
         names = {p.name for p in query.find_all(exp.Placeholder)}
         text, order = placeholders(query, self.caps.dialect, names, positional=self.positional, copy=False)
-        return Rendered(text, bind(order, params, positional=self.positional), tuple(literals))
+        return Rendered(text, bind(order, params, positional=self.positional), tuple(literals), tuple(order))
 
 
 def _text_order(query: exp.Expression, inline: tuple[int, ...], dialect) -> tuple[int, ...]:

@@ -19,10 +19,15 @@ Tables a file does not list use the default location ``<root>/<schema>/<table>``
 
 A SQL Server binding names each table by its (up to three-part) physical name and may carry a
 ``connection`` block (``dsn``, or ``driver`` + ``server`` + ``database``, plus ODBC ``options``);
-credentials never go in the file (see ``engines.mssql``)::
+credentials never go in the file: it may name the AWS Secrets Manager secret that holds them
+(``credentials``, see ``aws.secrets`` and ``engines.mssql``)::
 
     engine: mssql
-    connection: {driver: ODBC Driver 18 for SQL Server, server: "nav-dw,1433", database: AIG_Nav_DW}
+    connection:
+      driver: ODBC Driver 18 for SQL Server
+      server: "nav-dw,1433"
+      database: AIG_Nav_DW
+      credentials: {secrets_manager: {secret_id: prod/soxauto/nav-dw, region: eu-west-1}}
     tables:
       nav.gl_entries:
         location: "[AIG_Nav_DW].[dbo].[G_L Entries]"
@@ -150,5 +155,14 @@ def _connection(raw, where: str, problems: list[Problem]) -> Mapping[str, object
     for key in [*raw, *(options if isinstance(options, dict) else {})]:
         if str(key).lower() in SECRET_KEYS:
             problems.append(Problem(where, f"connection: '{key}' does not belong in a binding file; "
-                                           "set SOXAUTO_MSSQL_PASSWORD in the environment"))
+                                           "set SOXAUTO_MSSQL_PASSWORD in the environment, or name an AWS Secrets "
+                                           "Manager secret (credentials: {secrets_manager: {secret_id: ...}})"))
+    if "credentials" in raw:
+        from ..aws.secrets import SecretSpec
+        from ..errors import UsageError
+
+        try:
+            SecretSpec.parse(raw["credentials"], "connection")
+        except UsageError as e:
+            problems.append(Problem(where, str(e)))
     return MappingProxyType(dict(raw))

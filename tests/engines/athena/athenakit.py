@@ -58,6 +58,7 @@ def put_text(url: str, text: str) -> None:
 class Hooks:
     """``states``: the State each GetQueryExecution reports in turn (the last repeats);
     ``status``/``statistics``: merged into every GetQueryExecution answer;
+    ``statistics_of(execution)``: statistics merged into the answer for that execution;
     ``page_rows``: GetQueryResults answers in pages of this many rows, with NextToken."""
 
     started: list[dict] = field(default_factory=list)
@@ -66,6 +67,7 @@ class Hooks:
     states: list[str] = field(default_factory=list)
     status: dict = field(default_factory=dict)
     statistics: dict = field(default_factory=dict)
+    statistics_of: Any = None
     engine_version: str | None = "Athena engine version 3"
     page_rows: int | None = None
     _polls: int = 0
@@ -96,6 +98,8 @@ class Hooks:
         self._polls += 1
         qe["Status"].update(self.status)
         qe["Statistics"].update(self.statistics)
+        if self.statistics_of is not None:
+            qe["Statistics"].update(self.statistics_of(qe))
         if self.engine_version:
             qe["EngineVersion"] = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": self.engine_version}
 

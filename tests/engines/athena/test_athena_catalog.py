@@ -32,7 +32,7 @@ def catalog():
 def test_the_trino_rendering_of_every_catalog_query_parses_back_with_parameters_only_in_where(catalog, item_id):
     engine = make_engine(Hooks())
     item = catalog.item(item_id)
-    params = item.bind(Period(2025, 9), "EC_NG")
+    params = item.bind(Period(2025, 9), "EC_NG", {"window_end": "2025-11-14", "horizon": "2025-10-05"})
 
     sql, sent = engine.render(item.query, params)
 
@@ -114,6 +114,6 @@ def test_items_with_parameters_outside_where_are_the_documented_ones(catalog):
     outside = sorted(i.id for i in catalog.extractable()
                      if any(p.find_ancestor(exp.Where) is None for p in i.query.find_all(exp.Placeholder)))
 
-    assert outside == ["CR_03", "IPE_07", "IPE_08", "IPE_10", "IPE_11", "IPE_12", "IPE_31", "IPE_34"]
+    assert outside == ["CR_03", "CR_06", "IPE_07", "IPE_08", "IPE_10", "IPE_11", "IPE_12", "IPE_31", "IPE_34"]
     doc = (Path(__file__).resolve().parents[3] / "docs" / "engines.md").read_text("utf-8")
-    assert "CR_03, IPE_07, IPE_08, IPE_10, IPE_11, IPE_12, IPE_31 and IPE_34" in doc
+    assert "CR_03, CR_06, IPE_07, IPE_08, IPE_10, IPE_11, IPE_12, IPE_31 and IPE_34" in doc

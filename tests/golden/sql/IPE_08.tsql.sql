@@ -19,7 +19,9 @@ SELECT
   v.times_used,
   CAST(CASE WHEN v.to_date < :cutoff THEN 1 ELSE 0 END AS BIT) AS is_expired,
   CAST(CASE
-    WHEN v.business_use IN (:tv_business_uses) AND v.is_active = 1 AND v.to_date >= :cutoff
+    WHEN v.business_use IN (:tv_business_uses)
+    AND v.is_active = CAST(1 AS BIT)
+    AND v.to_date >= :cutoff
     THEN 1
     ELSE 0
   END AS BIT) AS in_tv

@@ -22,7 +22,7 @@ WITH paid AS (
   FROM oms.sales_order_items AS i
   WHERE
     i.company_id = :company_id
-    AND i.is_prepayment = 1
+    AND i.is_prepayment = CAST(1 AS BIT)
     AND i.finance_verified_at < CAST(:as_of AS DATETIME2)
 ), released AS (
   /* The earliest of three nullable timestamps, NULLs ignored, written as CASE because the */

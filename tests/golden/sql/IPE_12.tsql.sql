@@ -19,7 +19,7 @@ SELECT
 FROM oms.packages AS p
 WHERE
   p.company_id = :company_id
-  AND p.is_prepayment = 0
+  AND p.is_prepayment = CAST(0 AS BIT)
   AND p.payment_method <> 'NoPayment'
   AND p.delivered_at < CAST(:as_of AS DATETIME2)
   AND (

@@ -29,7 +29,7 @@ WITH cased AS (
     END AS refund_case
   FROM oms.sales_order_items AS i
   WHERE
-    i.company_id = :company_id AND i.is_marketplace = 1
+    i.company_id = :company_id AND i.is_marketplace = CAST(1 AS BIT)
 )
 SELECT
   c.company_id,

@@ -1,0 +1,15 @@
+SELECT
+  f.company_id,
+  f.year,
+  f.month,
+  f.rate_type,
+  f.currency,
+  f.rate_lcy_per_usd
+FROM ref.fx_rates AS f
+WHERE
+  f.company_id = $company_id
+  AND f.rate_type = 'Closing'
+  AND f.year = EXTRACT(YEAR FROM CAST($cutoff AS DATE))
+  AND f.month = EXTRACT(MONTH FROM CAST($cutoff AS DATE))
+ORDER BY
+  f.company_id

@@ -1,0 +1,35 @@
+SELECT
+  (
+    SELECT
+      COALESCE(SUM(balance_lcy), 0)
+    FROM rc_cr_04_ec_ng_202509
+    WHERE
+      gl_account_no IN ($gl_accounts__0, $gl_accounts__1, $gl_accounts__2)
+      AND closing_date = $cutoff
+  ) AS gl_amount,
+  (
+    SELECT
+      COUNT(DISTINCT gl_account_no)
+    FROM rc_cr_04_ec_ng_202509
+    WHERE
+      gl_account_no IN ($gl_accounts__0, $gl_accounts__1, $gl_accounts__2)
+      AND closing_date = $cutoff
+  ) AS gl_balance_accounts,
+  (
+    SELECT
+      COALESCE(SUM(CASE WHEN in_tv THEN remaining_amount_lcy ELSE 0 END), 0)
+    FROM rc_ipe_07_ec_ng_202509
+  ) AS tv_amount,
+  (
+    SELECT
+      COUNT(*)
+    FROM rc_ipe_07_ec_ng_202509
+  ) AS tv_rows,
+  (
+    SELECT
+      COUNT(*)
+    FROM rc_cr_03_ec_ng_202509
+    WHERE
+      gl_account_no IN ($gl_accounts__0, $gl_accounts__1, $gl_accounts__2)
+      AND posting_date BETWEEN $period_start AND $cutoff
+  ) AS gl_entries_in_period

@@ -1,0 +1,15 @@
+SELECT
+  o.company_id,
+  o.order_id,
+  o.order_nr,
+  o.customer_id,
+  o.order_date,
+  o.total_amount,
+  o.order_status
+FROM bob.sales_orders AS o
+WHERE
+  o.company_id = ?
+  AND o.order_date >= CAST(? AS DATETIME2)
+  AND o.order_date < CAST(? AS DATETIME2)
+ORDER BY
+  CASE WHEN o.order_id IS NULL THEN 1 ELSE 0 END, o.order_id

@@ -28,11 +28,15 @@ lock:
 $(LAKE)/ground_truth.json: | $(STAMP)
 	$(BIN)/soxauto lake generate --out $(LAKE) --scale $(SCALE) --seed $(SEED) --first-period $(FIRST_PERIOD) --periods $(PERIODS)
 
-# The month-end close of the lake's latest period: summary table, reports and evidence paths.
-# Exit 1 or 2 means the control found exceptions or warnings (results, not failures of the
-# demo); 3 and above are errors and fail the target.
+# The month-end close of every period of the lake, oldest first, as a finance team closes
+# them: each close reads the previous month's items, so the latest period shows items that
+# aged and timing items whose window started months ago. Exit 1 or 2 means the control found
+# exceptions or warnings (results, not failures of the demo); 3 and above fail the target.
+DEMO_PERIODS = $$($(BIN)/python -c "from soxauto.period import Period; p = Period.parse('$(FIRST_PERIOD)'); print(*(p.shift(i) for i in range($(PERIODS))))")
 demo: $(STAMP) $(LAKE)/ground_truth.json
-	$(BIN)/soxauto close --lake $(LAKE) --period latest; rc=$$?; [ $$rc -le 2 ] || exit $$rc
+	@for p in $(DEMO_PERIODS); do \
+	  echo "== close $$p"; $(BIN)/soxauto close --lake $(LAKE) --period $$p; rc=$$?; [ $$rc -le 2 ] || exit $$rc; \
+	done
 
 # Every core: pytest-xdist, tests handed out one by one as workers free up (worksteal), since a
 # few files hold most of the time. Tests that start servers bind port 0 or a socket they own.

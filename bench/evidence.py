@@ -49,9 +49,10 @@ from soxauto.catalog import load_catalog
 from soxauto.engines import connect
 from soxauto.evidence.keys import load_signer
 from soxauto.evidence.package import begin_package, file_sha256
-from soxauto.extract import entities_in_scope, extract
+from soxauto.extract import entities_in_scope, extract, time_bounds
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
+from soxauto.recon import load_pack
 from soxauto.validation import validate
 from soxauto.validation.history import HistoryStore
 
@@ -61,7 +62,7 @@ MAIN_PARTS = ("fingerprint", "sha256", "write", "worker_wait", "profile", "small
 
 def run(lake: Path, period: Period, store: Path) -> dict:
     catalog = load_catalog()
-    items = catalog.extractable()
+    items, window = catalog.extractable(), load_pack(catalog=catalog)
     signer = load_signer(store)
     t = Counter()
     parts = Counter()
@@ -69,16 +70,17 @@ def run(lake: Path, period: Period, store: Path) -> dict:
     history = HistoryStore(store.parent / "history.jsonl")
     with connect(lake_binding(lake)) as engine:
         for entity in entities_in_scope(engine):
+            bounds = time_bounds(engine, window, period, entity)  # horizon and window_end, once per entity
             for item in items:
                 t0 = time.perf_counter()
-                result = extract(engine, item, period, entity)
+                result = extract(engine, item, period, entity, bounds)
                 t1 = time.perf_counter()
                 alone = extraction_parquet(result, store.parent / "alone.parquet")
                 tp = time.perf_counter()
                 with begin_package(store, result) as draft:  # writes data.parquet (+ fingerprint alongside)
                     t2 = time.perf_counter()
                     needed = item.compared_with
-                    others = {o: extract(engine, catalog.item(o), period, entity) for o in needed}
+                    others = {o: extract(engine, catalog.item(o), period, entity, bounds) for o in needed}
                     tests = validate(engine, result, others=others, history=history)
                     t3 = time.perf_counter()
                     written = draft.seal(tests, signer=signer)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from soxauto.catalog import load_catalog
 from soxauto.engines import connect
-from soxauto.extract import extract
+from soxauto.extract import extract, time_bounds
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
 from soxauto.recon import entities, load_pack, reconcile
@@ -45,7 +45,8 @@ def one_period(lake: Path, period: Period, truth: dict) -> dict:
     with connect(lake_binding(lake)) as engine:
         for ent in entities(engine):
             t0 = time.perf_counter()
-            extracts = {i: extract(engine, catalog.item(i), period, ent.company_id) for i in pack.items}
+            bounds = time_bounds(engine, pack, period, ent.company_id)
+            extracts = {i: extract(engine, catalog.item(i), period, ent.company_id, bounds) for i in pack.items}
             others = {**extracts, "JDASH": extract(engine, catalog.item("JDASH"), period, ent.company_id)}  # IPE_08's cross-source test
             t1 = time.perf_counter()
             validations = {i: validate(engine, x, others=others) for i, x in extracts.items()}

@@ -70,15 +70,16 @@ def child_close(lake: str, period: str, shared: bool = True, minimum: bool = Fal
     rules the issue requires (``minimum_catalog``)."""
     from soxauto.catalog import load_catalog
     from soxauto.engines.duckdb import DuckDBEngine
-    from soxauto.extract import entities_in_scope, extract
+    from soxauto.extract import entities_in_scope, extract, time_bounds
     from soxauto.lake.binding import lake_binding
     from soxauto.period import Period
+    from soxauto.recon import load_pack
     from soxauto.validation import Outcome, validate
     from soxauto.validation.history import HistoryStore
     from soxauto.validation.shared import SharedScans
     import tempfile
 
-    catalog, p = load_catalog(), Period.parse(period)
+    catalog, p, window = load_catalog(), Period.parse(period), load_pack()
     if minimum:
         catalog = minimum_catalog(catalog)
     wall = {"extract": 0.0, "tests": 0.0}
@@ -96,9 +97,10 @@ def child_close(lake: str, period: str, shared: bool = True, minimum: bool = Fal
         for company in entities:
             t0, c0 = time.perf_counter(), _cpu()
             extracts = {}
+            bounds = time_bounds(engine, window, p, company)  # horizon and window_end, once per entity
             for i in catalog.extractable():
                 t = time.perf_counter()
-                extracts[i.id] = extract(engine, i, p, company)
+                extracts[i.id] = extract(engine, i, p, company, bounds)
                 per_item[i.id][0] += time.perf_counter() - t
             t1, c1 = time.perf_counter(), _cpu()
             for ex in extracts.values():
@@ -131,15 +133,16 @@ def child_workers(lake: str, period: str, tests: bool = True, workers: int = 2) 
     import threading
     from soxauto.catalog import load_catalog
     from soxauto.engines.duckdb import DuckDBEngine
-    from soxauto.extract import entities_in_scope, extract
+    from soxauto.extract import entities_in_scope, extract, time_bounds
     from soxauto.lake.binding import lake_binding
     from soxauto.period import Period
+    from soxauto.recon import load_pack
     from soxauto.validation import Outcome, validate
     from soxauto.validation.history import HistoryStore
     from soxauto.validation.shared import SharedScans
 
     catalog, p, binding = load_catalog(), Period.parse(period), lake_binding(lake)
-    items = catalog.extractable()
+    items, window = catalog.extractable(), load_pack()
     others = {i.id: i.compared_with for i in items}
     with DuckDBEngine(binding) as engine:
         entities = entities_in_scope(engine)
@@ -165,10 +168,11 @@ def child_workers(lake: str, period: str, tests: bool = True, workers: int = 2) 
                         except queue.Empty:
                             return
                         fresh: dict = {}
+                        bounds = time_bounds(engine, window, p, company)
                         for item in items:
                             for name in (item.id, *others[item.id]):
                                 if name not in fresh:
-                                    fresh[name] = extract(engine, catalog.item(name), p, company)
+                                    fresh[name] = extract(engine, catalog.item(name), p, company, bounds)
                             if tests:
                                 checked = validate(engine, fresh[item.id], others={o: fresh[o] for o in others[item.id]},
                                                    history=history, shared=scans)
@@ -209,22 +213,24 @@ def child_breakdown(lake: str, period: str) -> dict:
     from soxauto.catalog import load_catalog
     from soxauto.engines.base import rows
     from soxauto.engines.duckdb import DuckDBEngine
-    from soxauto.extract import entities_in_scope, extract
+    from soxauto.extract import entities_in_scope, extract, time_bounds
     from soxauto.lake.binding import lake_binding
     from soxauto.period import Period
+    from soxauto.recon import load_pack
     from soxauto.validation import validate
     from soxauto.validation.plan import Plan, dataset_name
     from soxauto.validation.run import dense_rules
     from soxauto.validation.shared import SharedScans
 
-    catalog, p = load_catalog(), Period.parse(period)
+    catalog, p, window = load_catalog(), Period.parse(period), load_pack()
     batches: dict[str, float] = {}
     parts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     with DuckDBEngine(lake_binding(lake)) as engine:
         entities = entities_in_scope(engine)
         scans = SharedScans(entities, catalog.extractable())
         for company in entities:
-            extracts = {i.id: extract(engine, i, p, company) for i in catalog.extractable()}
+            bounds = time_bounds(engine, window, p, company)
+            extracts = {i.id: extract(engine, i, p, company, bounds) for i in catalog.extractable()}
             for ex in extracts.values():
                 layout = scans.layout(ex.item)
                 members = {}

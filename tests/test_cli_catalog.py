@@ -168,3 +168,17 @@ def test_a_misspelled_test_kind_fails_validation_with_its_line(tmp_path, capsys)
     assert run(["catalog", "validate", "--pack", str(tmp_path)]) == 3
     line = text.splitlines().index("    kind: uniqe") + 1
     assert f"CR_04.yaml:{line}: unknown test kind 'uniqe'; did you mean 'unique'?" in capsys.readouterr().err
+
+
+def test_the_catalog_master_shows_cr_06_with_its_time_bounds_and_month_end_tie_out(tmp_path, capsys):
+    out = tmp_path / "DOC_001.md"
+    assert run(["catalog", "export", "--format", "md", "--out", str(out)]) == 0
+    sections = {s.split(" — ", 1)[0]: s for s in out.read_text("utf-8").split("\n## ")[1:]}
+    cr06 = sections["CR_06"]
+    assert cr06.startswith("CR_06 — NAV GL entries after cutoff\n")
+    assert "Bound for every run: cutoff, as_of, period_start, year_start, company_id, horizon, window_end." in cr06
+    assert "| CR_06.tie_out | running_tie_out | error |" in cr06
+    # items that do not read the time bounds are documented as before
+    assert "Bound for every run: cutoff, as_of, period_start, year_start, company_id.\n" in sections["CR_03"]
+    assert run(["catalog", "show", "CR_06"]) == 0
+    assert "always bound: cutoff, as_of, period_start, year_start, company_id, horizon, window_end" in capsys.readouterr().out

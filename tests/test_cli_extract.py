@@ -6,11 +6,13 @@ import json
 import shutil
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from lakekit import D, companies, write_lake
 
+from soxauto.catalog.loader import default_pack
 from soxauto.cli import run
 
 BALANCES = [
@@ -121,3 +123,52 @@ def test_an_entity_not_in_scope_is_refused_and_no_evidence_is_written(lake, tmp_
     assert "entity EC_NGA is not in ref.companies with in_conso_scope; did you mean 'EC_NG'?" in captured.err
     assert not (tmp_path / "out").exists()
     assert not (isolated_home / "evidence").exists()
+
+
+AFTER_CUTOFF = [
+    {"company_id": "EC_NG", "entry_no": 1, "posting_date": date(2025, 9, 30), "gl_account_no": "18412", "amount": D("-1500.00")},
+    {"company_id": "EC_NG", "entry_no": 2, "posting_date": date(2025, 10, 1), "gl_account_no": "18412", "amount": D("20.00")},
+    {"company_id": "EC_NG", "entry_no": 3, "posting_date": date(2025, 10, 2), "gl_account_no": "18412", "amount": D("30.00")},
+]
+
+
+@pytest.fixture
+def ledger_lake(tmp_path):
+    return write_lake(tmp_path / "ledger", {"nav.gl_balances": BALANCES, "nav.gl_entries": AFTER_CUTOFF, "ref.companies": COMPANIES})
+
+
+def test_cr_06_gets_window_end_from_the_pack_and_the_horizon_from_the_lake(ledger_lake, tmp_path, capsys):
+    code = run(extract_args(ledger_lake, tmp_path / "out", item="CR_06"))
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert summary["row_count"] == 1  # H = 2025-10-01, the date of the balances' latest refresh
+    assert summary["control_totals"] == {"amount": "20.00"}
+    bound = json.loads((Path(summary["evidence"]["path"]) / "parameters.json").read_text("utf-8"))
+    assert (bound["parameters"]["horizon"], bound["parameters"]["window_end"]) == ("2025-10-01", "2025-11-14")
+
+
+def test_cr_06_in_a_pack_without_recon_lines_is_refused_naming_the_missing_window_end(ledger_lake, tmp_path, capsys):
+    pack = tmp_path / "pack"
+    shutil.copytree(default_pack() / "catalog", pack / "catalog")
+
+    code = run(extract_args(ledger_lake, tmp_path / "out", item="CR_06") + ["--pack", str(pack)])
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "CR_06 reads :window_end (the cutoff + the largest clearing window of the recon pack's lines)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_and_extract_all_bind_the_time_bounds_too(ledger_lake, tmp_path, capsys):
+    code = run(["validate", "CR_06", "--period", "2025-09", "--entity", "EC_NG", "--lake", str(ledger_lake), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert {r["rule_id"]: r["outcome"] for r in doc["results"]}["CR_06.outside_window_absent"] == "passed"
+    assert code == 0
+
+    code = run(["extract-all", "--period", "2025-09", "--entity", "EC_NG", "--lake", str(ledger_lake),
+                "--out", str(tmp_path / "all"), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {x["item"]: x["row_count"] for x in doc["extracts"]}["CR_06"] == 1

@@ -17,6 +17,7 @@ import getpass
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -35,7 +36,7 @@ RANK = {"default": 0, "file": 1, "env": 2, "option": 3}
 class Setting:
     key: str
     env: str
-    kind: str  # text | path | int | choice | url | secret
+    kind: str  # text | path | int | decimal | choice | url | secret
     help: str
     in_file: bool = True
 
@@ -60,9 +61,13 @@ SETTINGS = (
     Setting("user", "SOXAUTO_USER", "text", "who runs the close (recorded in the run store and audit log)"),
     Setting("lock_stale_seconds", "SOXAUTO_LOCK_STALE_SECONDS", "int",
             "a lock held from another host without a heartbeat for this long is stale"),
+    Setting("attachment_max_bytes", "SOXAUTO_ATTACHMENT_MAX_BYTES", "int",
+            "largest file a disposition may attach, in bytes (stored under <home>/attachments by SHA-256)"),
     Setting("athena_workgroup", "SOXAUTO_ATHENA_WORKGROUP", "text", "Athena workgroup (overrides the binding file's)"),
     Setting("athena_output", "SOXAUTO_ATHENA_OUTPUT", "text", "Athena query result location, s3://bucket/prefix/"),
     Setting("athena_region", "SOXAUTO_ATHENA_REGION", "text", "AWS region of Athena, Glue and the result bucket"),
+    Setting("athena_price_per_tb", "SOXAUTO_ATHENA_PRICE_PER_TB", "decimal",
+            "Athena's price in USD per TB (10^12 bytes) scanned, for the cost in the close summary"),
     Setting("aws_profile", "SOXAUTO_AWS_PROFILE", "text", "AWS profile for boto3 (SSO, Okta or static); default chain when unset"),
     Setting("aws_region", "SOXAUTO_AWS_REGION", "text", "AWS region for Athena, Glue, S3 and STS"),
     Setting("mssql_connection", "SOXAUTO_MSSQL_CONNECTION", "secret",
@@ -94,9 +99,11 @@ class Config:
     reports: Path | None = None
     user: str = ""
     lock_stale_seconds: int = 900
+    attachment_max_bytes: int = 10 * 1024 * 1024
     athena_workgroup: str = ""
     athena_output: str = ""
     athena_region: str = ""
+    athena_price_per_tb: Decimal = Decimal("5")
     aws_profile: str | None = None
     aws_region: str | None = None
     mssql_connection: str | None = field(default=None, repr=False)
@@ -166,6 +173,15 @@ def parse(setting: Setting, raw: Any, where: str, base: Path) -> Any:
             raise UsageError(f"{name} = {value}: give a number of workers from 1 to {MAX_PARALLELISM}")
         if value < 1:
             raise UsageError(f"{name} = {value}: give a whole number >= 1")
+        return value
+    if setting.kind == "decimal":
+        # a TOML number or a string; a float is read by its shortest text (5.5 is 5.5, exactly)
+        try:
+            value = Decimal(str(raw).strip()) if not isinstance(raw, bool) else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value < 0:
+            raise UsageError(f"{name} = {raw!r} is not an amount >= 0 (for example 5 or 5.00)")
         return value
     if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip():
         raise UsageError(f"{name} = {raw!r} is not a non-empty string")

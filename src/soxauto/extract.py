@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .catalog import ItemSpec
+from .catalog.model import TIME_BOUNDS
 from .engines.base import Engine, QueryResult
 from .errors import UsageError, did_you_mean
 from .period import Period
@@ -87,7 +89,7 @@ def extract(engine: Engine, item: ItemSpec, period: Period, company_id: str, ove
     than ``spool_rows`` rows is written there batch by batch instead of held in memory."""
     if not item.extractable:
         raise UsageError(f"{item.id} is a {item.kind} derived from {', '.join(item.derived_from) or 'other results'}; it has no query to extract")
-    params = item.bind(period, company_id, overrides)
+    params = _with_bounds(engine, item, period, company_id, item.bind(period, company_id, overrides))
     streams = getattr(engine, "stream", None)
     if spool is None or streams is None:
         result = engine.run(item.query, params)
@@ -101,6 +103,55 @@ def extract(engine: Engine, item: ItemSpec, period: Period, company_id: str, ove
         written = spool_extract(item, rest(taken, stream.reader), Path(spool) / f"{item.id}_{company_id}.parquet")
         result = stream.result(stream.reader.schema.empty_table())
     return ExtractResult(item, period, company_id, params, result, None, written)
+
+
+def _with_bounds(engine: Engine, item: ItemSpec, period: Period, company_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The run's time bounds an item reads and its caller did not give: the horizon is read
+    from the lake; window_end depends on the recon pack, so without it the run is refused
+    rather than guessed."""
+    if "window_end" in item.reads and "window_end" not in params:
+        raise UsageError(
+            f"{item.id} reads :window_end (the cutoff + the largest clearing window of the recon pack's lines), "
+            f"and this run was not given it: pass overrides={{'window_end': ...}}, for example "
+            f"soxauto.extract.time_bounds(engine, pack, period, company_id), or run it through a command "
+            f"that knows the pack (close, recon, extract or validate with a pack that has a recon folder)")
+    if "horizon" in item.reads and "horizon" not in params:
+        params["horizon"] = horizon(engine, company_id, period)
+    return params
+
+
+def horizon(engine: Engine, company_id: str, period: Period) -> date:
+    """H (domain spec, "Time words"): the date part, as stored, of the latest ``refreshed_at``
+    over all of the company's rows in ``nav.gl_balances``; the cutoff when it has none or when
+    that date is before the cutoff. It comes from the data, never from the clock, so a re-run
+    on the same lake reads the same entries after the cutoff."""
+    from sqlglot import exp
+
+    latest = exp.Max(this=exp.column("refreshed_at"))
+    query = (exp.select(exp.alias_(latest, "refreshed_at"))
+             .from_(exp.to_table("nav.gl_balances"))
+             .where(exp.EQ(this=exp.column("company_id"), expression=exp.Placeholder(this="company_id"))))
+    value = engine.run(query, {"company_id": company_id}).table.column("refreshed_at")[0].as_py()
+    if value is None:
+        return period.cutoff
+    day = value.date() if isinstance(value, datetime) else value
+    return max(day, period.cutoff)
+
+
+def time_bounds(engine: Engine, window: Any, period: Period, company_id: str, items=None) -> dict[str, date]:
+    """The run's time bounds for one entity, computed once and given to every extraction of it
+    as overrides (an item that does not read them ignores them): ``window_end`` = C + the
+    largest clearing window (``window``: a recon pack, which knows it, or a number of days; None
+    when unknown, so that an item reading window_end is refused) and ``horizon`` = H. With
+    ``items``, only the bounds some of them read are computed (none: no query at all)."""
+    wanted = set(TIME_BOUNDS) if items is None else {n for i in items for n in i.reads if n in TIME_BOUNDS}
+    out: dict[str, date] = {}
+    if "window_end" in wanted and window is not None:
+        out["window_end"] = window.window_end(period) if hasattr(window, "window_end") else \
+            period.cutoff + timedelta(days=int(window))
+    if "horizon" in wanted:
+        out["horizon"] = horizon(engine, company_id, period)
+    return out
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -178,17 +229,22 @@ def resolve_period(engine: Engine, text: str | None) -> Period:
     return wanted
 
 
-def extract_all(engine: Engine, items, period: Period, entities, out_dir: str | Path, on_done=None) -> list[ExtractSummary]:
+def extract_all(engine: Engine, items, period: Period, entities, out_dir: str | Path, on_done=None,
+                window: Any = None) -> list[ExtractSummary]:
     """Every extractable item for every entity of one period, written to ``out_dir``.
 
-    ``on_done(summary)`` is called after each extraction so a caller can show progress."""
+    ``on_done(summary)`` is called after each extraction so a caller can show progress.
+    ``window``: the recon pack (or its largest clearing window in days) that gives the items
+    reading ``:window_end`` their bound; the time bounds are computed once per entity."""
     import time
 
+    items = list(items)
     done: list[ExtractSummary] = []
     for company_id in entities:
+        bounds = time_bounds(engine, window, period, company_id, items)
         for item in items:
             t0 = time.perf_counter()
-            result = extract(engine, item, period, company_id)
+            result = extract(engine, item, period, company_id, bounds)
             path = write_parquet(result, out_dir)
             summary = ExtractSummary(item.id, company_id, result.row_count, result.control_totals, path, time.perf_counter() - t0)
             done.append(summary)

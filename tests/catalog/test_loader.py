@@ -225,3 +225,43 @@ def test_a_parameter_problem_is_located_on_the_parameter_name_not_below_it(tmp_p
         # The rejected parameter is then unknown to the query that uses it.
         f"{sql_file}:{line(CR_04_SQL, ':gl_accounts')}: unknown parameter ':gl_accounts'",
     ]
+
+
+RUNNING = """\
+tests:
+  - id: CR_04.roll
+    kind: running_tie_out
+    by: [gl_account_no]
+    through: closing_dte
+    measures: {balance_lcy: SUM(balance_lcy)}
+    sql: |
+      SELECT b.gl_account_no, b.closing_date, SUM(b.balance_lcy) AS balance_lcy
+      FROM nav.gl_balances AS b WHERE b.company_id = :company_id GROUP BY b.gl_account_no, b.closing_date
+"""
+
+
+def test_a_running_tie_out_names_an_extract_column_to_sum_through(tmp_path, yaml_file):
+    text = CR_04_YAML + RUNNING
+    assert problems_of(write_pack(tmp_path, text)) == [
+        f"{yaml_file}:{line(text, 'through: closing_dte')}: unknown column 'closing_dte' in running_tie_out; "
+        "did you mean 'closing_date'?"
+    ]
+    text = CR_04_YAML + RUNNING.replace("    through: closing_dte\n", "")
+    assert problems_of(write_pack(tmp_path, text)) == [
+        f"{yaml_file}:{line(text, '- id: CR_04.roll')}: running_tie_out needs parameter 'through'"
+    ]
+
+
+def test_the_time_bounds_are_standard_parameters_bound_only_for_items_that_read_them(tmp_path, yaml_file):
+    sql = CR_04_SQL.replace("b.closing_date = :cutoff", "b.closing_date <= :horizon")
+    item = load_catalog(write_pack(tmp_path, sql_text=sql)).item("CR_04")
+    assert item.reads == {"company_id", "horizon", "gl_accounts"}
+    from soxauto.period import Period
+
+    bound = item.bind(Period(2025, 9), "EC_NG", {"horizon": "2025-10-03", "window_end": "2025-11-14"})
+    assert str(bound["horizon"]) == "2025-10-03" and "window_end" not in bound
+    text = CR_04_YAML.replace("parameters:\n", "parameters:\n  horizon:\n    type: date\n")
+    assert problems_of(write_pack(tmp_path / "declared", text)) == [
+        f"{tmp_path / 'declared' / 'catalog' / 'CR_04.yaml'}:{line(text, '  horizon:')}: "
+        "'horizon' is a standard parameter, bound by the engine; do not declare it"
+    ]

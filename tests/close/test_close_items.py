@@ -55,7 +55,7 @@ def test_every_bridge_and_unexplained_amount_refoots_from_the_items(closed):
             for bridge, figures in ln["bridges"].items():
                 assert total(table, ln["line"], bridge) == Decimal(figures["amount_lcy"])
                 assert len(table.filter(pc.and_(pc.equal(table["line"], ln["line"]),
-                                                pc.equal(table["bridge"], bridge)))) == figures["items"]
+                                                pc.equal(table["bridge"], bridge)))) == figures["item_count"]
                 checked += 1
             # unexplained = Σ unclaimed keys + the key-level tie-out difference (a finding, not an item)
             tie = Decimal(ln["key_level"]["tie_out_difference"] or "0")

@@ -20,7 +20,7 @@ from soxauto.close.store import RunStore
 from soxauto.evidence import trusted_keys, verify_store
 
 HERE = Path(__file__).resolve().parent
-ENTITIES = ("HF_SN", "JD_UG")  # two small entities: two workers, 24 evidence steps, 2 reconciliations
+ENTITIES = ("HF_SN", "JD_UG")  # two small entities: two workers, 26 evidence steps, 2 reconciliations
 KILLS = 10
 MAX_TRIALS = 20
 STARTED = re.compile(r"close 2025-09 run (\S+)(?: \(resumed\))?: \d+ entities, (\d+) evidence steps and (\d+) reconciliations")
@@ -92,7 +92,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp
         code, out, _ = zygote.run(tmp_path / "base", "close", *common)
         span = time.monotonic() - t0
         baseline = read_json(out)
-        assert code == baseline["exit_code"] and len(fingerprints(baseline)) == 24
+        assert code == baseline["exit_code"] and len(fingerprints(baseline)) == 26
         assert sum((s["rows"] or 0) > 20 for s in baseline["steps"] if s["stage"] == "evidence") >= 4  # spooled
         rnd = random.Random(20250930)
         partial = killed = 0
@@ -118,7 +118,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp
             assert summary["run_id"] == run_id and summary["attempts"] == 2
             assert_same_as_baseline(summary, baseline, home)
             todo = int(wait_for_start(err).group(2))
-            partial += 0 < todo < 24  # the resume skipped the steps the killed run had finished
+            partial += 0 < todo < 26  # the resume skipped the steps the killed run had finished
             runs = RunStore(f"sqlite:///{home / 'runs.sqlite'}")
             assert [r["id"] for r in runs.runs()] == [run_id]
             runs.close()
@@ -150,7 +150,7 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_run(tmp_path):
         steps = runs.steps(run_id)
         assert run["status"] == "interrupted"
         done = sum(s["status"] == "done" for s in steps if s["stage"] == "evidence")
-        assert 3 <= done < 24 and not any(s["status"] == "running" for s in steps)  # workers finished their step
+        assert 3 <= done < 26 and not any(s["status"] == "running" for s in steps)  # workers finished their step
         from soxauto.close import lock
 
         assert lock.holders(runs.engine) == []  # an interrupted close releases its locks
@@ -158,7 +158,7 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_run(tmp_path):
         code, out, err = zygote.run(home, "close", "--resume", run_id, "--json")
         assert code == baseline["exit_code"], err.read_text()
         summary = read_json(out)
-        assert int(wait_for_start(err).group(2)) == 24 - done
+        assert int(wait_for_start(err).group(2)) == 26 - done
         assert_same_as_baseline(summary, baseline, home)
     finally:
         zygote.stop()

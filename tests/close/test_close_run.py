@@ -27,7 +27,7 @@ from soxauto.close.store import RunStore
 from soxauto.evidence import trusted_keys, verify_store
 
 ENTITY = "HF_SN"
-ITEMS = ["CR_03", "CR_04", "CR_05", "IPE_07", "IPE_08", "IPE_09", "IPE_10", "IPE_11", "IPE_12", "IPE_31", "IPE_34", "JDASH"]
+ITEMS = ["CR_03", "CR_04", "CR_05", "CR_06", "IPE_07", "IPE_08", "IPE_09", "IPE_10", "IPE_11", "IPE_12", "IPE_31", "IPE_34", "JDASH"]
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +65,27 @@ def test_close_matches_recon_and_writes_everything(lake, capsys, isolated_home):
     assert figures(read_json(folder / "reconciliation.json")) == figures(recon)
     assert read_json(folder / "run.json")["run_id"] == summary["run_id"]
     text = (folder / "summary.txt").read_text()
-    assert f"Close 2025-09  run {summary['run_id']}: completed" in text and "│ HF_SN  │ 12/12 │" in text
+    assert f"Close 2025-09  run {summary['run_id']}: completed" in text and "│ HF_SN  │ 13/13 │" in text
     report = verify_store(isolated_home / "evidence", trusted_keys(isolated_home / "evidence"))
-    assert report.ok and report.ledger_entries == 24
+    assert report.ok and report.ledger_entries == 26
+    # CR_06 per entity: tested, and bound with the entity's horizon and the pack's window end
+    for entity in (ENTITY, "JM_EG"):
+        package = isolated_home / "evidence" / f"CR_06_{entity}_202509"
+        bound = read_json(package / "parameters.json")
+        assert bound["parameters"]["window_end"] == "2025-11-14" and bound["types"]["horizon"] == "date"
+        assert bound["parameters"]["horizon"] >= "2025-09-30"
+        results = {r["rule_id"]: r["outcome"] for r in read_json(package / "tests.json")["results"]}
+        assert results["CR_06.tie_out"] == "passed" and len(results) == 8
     ledger = [json.loads(x) for x in (isolated_home / "evidence" / "ledger.jsonl").read_text().splitlines()]
     assert {e["run_id"] for e in ledger} == {summary["run_id"]}  # packages carry the close's run id
     runs = store_of(isolated_home)
     assert runs.run(summary["run_id"])["status"] == "completed"
-    assert [e.action for e in audit.entries(runs.engine)] == ["run.start", "run.finish"]
+    entries = audit.entries(runs.engine)
+    assert [e.action for e in entries if not e.action.startswith("signoff.")] == ["run.start", "run.finish"]
+    # as the close ended, the system prepared each auto-certified line (docs/signoff.md)
+    auto = [ln for ln in summary["reconciliation"]["lines"] if ln["auto_certified"]]
+    assert [(e.user, e.action, e.detail["line"]) for e in entries if e.action.startswith("signoff.")] == \
+        [("soxauto", "signoff.prepare", ln["line"]) for ln in auto]
     assert lock.holders(runs.engine) == []
     runs.close()
 
@@ -116,7 +129,7 @@ def test_rerun_chains_to_the_previous_run_and_names_changed_fingerprints(lake, c
     _, first = close(capsys, *args)
     _, second = close(capsys, *args)
     assert second["run_id"] != first["run_id"]
-    assert second["fingerprints"] == {"previous_run": first["run_id"], "changed": [], "unchanged": 12, "new": []}
+    assert second["fingerprints"] == {"previous_run": first["run_id"], "changed": [], "unchanged": 13, "new": []}
     before = {s["evidence_id"]: s["manifest_sha256"] for s in first["steps"] if s["evidence_id"]}
     for s in second["steps"]:
         if s["evidence_id"]:
@@ -132,7 +145,7 @@ def test_rerun_chains_to_the_previous_run_and_names_changed_fingerprints(lake, c
     assert third["fingerprints"]["previous_run"] == second["run_id"]
     assert [c["evidence_id"] for c in third["fingerprints"]["changed"]] == [jdash]
     assert third["fingerprints"]["changed"][0]["before"] == fingerprints(second)[jdash] != fingerprints(third)[jdash]
-    assert third["fingerprints"]["unchanged"] == 11
+    assert third["fingerprints"]["unchanged"] == 12
     assert verify_store(isolated_home / "evidence", trusted_keys(isolated_home / "evidence")).ok
 
 
@@ -159,7 +172,7 @@ def test_resume_redoes_only_what_is_not_done_or_no_longer_verifies(lake, capsys,
     assert "1 entities, 2 evidence steps and 1 reconciliations to do" in captured.err
     # the tests' source batches are prepared for the items redone only (one tie-out each)
     assert "tests' source queries: 2 batch(es) for 1 entities" in captured.err
-    redone = {s["item"] for s in summary["steps"] if s["ledger_seq"] and s["ledger_seq"] > 12}
+    redone = {s["item"] for s in summary["steps"] if s["ledger_seq"] and s["ledger_seq"] > 13}
     assert redone == {"IPE_10", "IPE_31"}
     assert figures(summary["reconciliation"]) == figures(full["reconciliation"])
     assert fingerprints(summary) == fingerprints(full)
@@ -247,13 +260,14 @@ def test_close_with_the_run_store_on_postgresql(lake, capsys, isolated_home, mon
     _, first = close(capsys, "--lake", str(lake), "--period", "2025-09", "--entities", ENTITY)
     _, second = close(capsys, "--lake", str(lake), "--period", "2025-09", "--entities", ENTITY)
     assert first["run_store"] == url and second["fingerprints"]["previous_run"] == first["run_id"]
-    assert second["fingerprints"]["unchanged"] == 12
+    assert second["fingerprints"]["unchanged"] == 13
     assert not (isolated_home / "runs.sqlite").exists()
     runs = RunStore(url)
     assert [(r["id"], r["status"]) for r in runs.runs("2025-09")] == [(first["run_id"], "completed"), (second["run_id"], "completed")]
     lines = runs.recon_lines(second["run_id"])[ENTITY]
     assert [ln["line"] for ln in lines] == [ln["line"] for ln in second["reconciliation"]["lines"]]
     assert figures({"lines": lines}) == figures(second["reconciliation"])
-    assert [e.action for e in audit.entries(runs.engine)] == ["run.start", "run.finish"] * 2
-    assert audit.verify(runs.engine) == []
+    actions = [e.action for e in audit.entries(runs.engine)]
+    assert [a for a in actions if a != "signoff.prepare"] == ["run.start", "run.finish"] * 2  # and the system's
+    assert audit.verify(runs.engine) == []  # preparations of auto-certified lines after the first close only
     runs.close()

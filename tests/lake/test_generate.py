@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,9 +109,12 @@ def test_row_counts_in_ground_truth_match_the_files(lake: Path, truth: dict) -> 
     assert truth["row_counts"] == dict(counted)
     assert truth["row_counts"]["ref.companies"] == 9
     assert truth["row_counts"]["nav.gl_balances"] == 9 * 2 * 10  # companies x month-ends x reconciled accounts
+    assert truth["row_counts"]["nav.gl_accounts"] == 18
     assert truth["generator"] == {"scale": "0.01", "seed": 7, "first_period": "2025-08", "periods": 2,
                                   "warmup_months": 2, "simulation_start": "2025-06-01",
-                                  "extracted_through": "2025-10-20", "tail_days": 20}
+                                  "extracted_through": "2025-10-20", "tail_days": 20,
+                                  "data_horizon": "2025-10-20"}
+    assert truth["format_version"] == 2
 
 
 def test_september_closing_rates_are_the_spec_examples(lake: Path) -> None:
@@ -172,8 +175,31 @@ def test_gl_balances_tie_to_entries_up_to_the_closing_date(lake: Path) -> None:
         FROM nav.gl_balances b""")
     assert len(rows) == 180
     assert [r for r in rows if r[3] != r[4]] == []
-    assert all(r[5] == datetime.combine(r[1] + timedelta(days=1), time(3, 0)) for r in rows)
+    # refreshed the day after the month-end at 03:00; the latest month-end again on the extraction day
+    refreshed = {c: {r[5] for r in rows if r[1] == c} for c in {r[1] for r in rows}}
+    assert refreshed == {date(2025, 8, 31): {datetime(2025, 9, 1, 3, 0)}, date(2025, 9, 30): {datetime(2025, 10, 20, 3, 0)}}
     assert sum(1 for r in rows if r[3] != 0) > 150  # the ledger is not empty
+
+
+def test_the_data_horizon_is_the_extraction_day_and_no_entry_is_later(lake: Path, truth: dict) -> None:
+    # H (domain spec "Time words"): the date part of the latest refreshed_at of the company's balances
+    horizons = sql(lake, "SELECT company_id, CAST(max(refreshed_at) AS DATE) FROM nav.gl_balances GROUP BY 1")
+    assert {h for _, h in horizons} == {date.fromisoformat(truth["generator"]["data_horizon"])} == {date(2025, 10, 20)}
+    assert len(horizons) == 9
+    last = sql(lake, "SELECT company_id, max(posting_date) FROM nav.gl_entries GROUP BY 1")
+    assert max(d for _, d in last) == date(2025, 10, 20)  # postings run up to H, none after it
+    after = sql(lake, """SELECT count(*) FROM nav.gl_entries
+                         WHERE posting_date > DATE '2025-09-30' AND gl_account_no IN ('13011', '13012', '18412')""")
+    assert after[0][0] > 100  # the clearing entries of the latest period's items are in the lake
+
+
+def test_the_chart_holds_the_booking_journals_accounts(lake: Path) -> None:
+    rows = dict((a, (n, c)) for a, n, c in sql(lake, "SELECT gl_account_no, gl_account_name, account_class FROM nav.gl_accounts"))
+    assert rows["18415"] == ("Customer cash refunds clearing", "liability")
+    assert rows["79100"] == ("Breakage income - expired vouchers", "income")
+    assert rows["13020"] == ("Intercompany receivables", "asset")
+    used = {a for (a,) in sql(lake, "SELECT DISTINCT gl_account_no FROM nav.gl_entries")}
+    assert "13020" in used and not used & {"18415", "79100"}  # journals name them; nothing posts there yet
 
 
 def test_entry_numbers_are_unique_per_company_and_users_follow_the_convention(lake: Path) -> None:
@@ -284,12 +310,16 @@ SELECT coalesce(sum(g), 0), count(*) FROM g WHERE g <> 0 AND key NOT IN (SELECT 
 
 
 def test_key_level_not_in_tv_of_prepayments_matches(lake: Path, truth: dict) -> None:
-    p = Period(2025, 9)
-    amount, keys = sql(lake, NOT_IN_TV_PREPAYMENTS, company="EC_NG", cutoff=p.cutoff, as_of=p.as_of,
-                       start=p.start)[0]
-    row = _truth(truth, "2025-09", "EC_NG", "PREPAYMENTS")
-    assert (amount, keys) == (Decimal(row["bridges"]["NOT_IN_TV"]), row["bridge_keys"]["NOT_IN_TV"])
-    assert keys > 0
+    checked = 0
+    for period in PERIODS:
+        p = Period.parse(period)
+        for company in COMPANIES:
+            amount, keys = sql(lake, NOT_IN_TV_PREPAYMENTS, company=company, cutoff=p.cutoff, as_of=p.as_of,
+                               start=p.start)[0]
+            row = _truth(truth, period, company, "PREPAYMENTS")
+            assert (amount, keys) == (Decimal(row["bridges"]["NOT_IN_TV"]), row["bridge_keys"]["NOT_IN_TV"])
+            checked += keys
+    assert checked > 0  # mis-postings and lost releases exist somewhere
 
 
 # --- the truth rules on a hand-made ledger --------------------------------------------------------
@@ -304,7 +334,7 @@ def test_generic_bridges_on_a_hand_made_prepayment_line() -> None:
                     integration=np.ones(6, bool), account=np.zeros(6, np.int64))
     tv = TVRows(key=np.array([1, 2, 3, 5]), in_tv=np.array([True, True, False, True]),
                 measure=np.array([1000, 300, 200, 100]))
-    t = line_truth("PREPAYMENTS", posted, tv, m, "EC_NG", "NGN")
+    t, _ = line_truth("PREPAYMENTS", posted, tv, m, "EC_NG", "NGN")
     assert (t.gl_amount, t.tv_amount, t.variance) == (1870, 1400, 470)
     assert {b: (c, k) for b, c, k in t.bridges} == {
         "MANUAL_ADJUSTMENT": (500, 1), "TIMING": (200, 1), "NOT_POSTED": (-300, 1),
@@ -323,7 +353,7 @@ def test_voucher_bridges_on_a_hand_made_line() -> None:
     tv = TVRows(key=np.array([1, 2, 3]), in_tv=np.array([True, False, False]), measure=np.array([700, 0, 0]),
                 extra=dict(is_expired=np.array([False, True, False]), active=np.array([True, False, True]),
                            reason=np.array([0, 3, 0]), used=np.array([300, 0, 0])))
-    t = line_truth("VOUCHERS", posted, tv, m, "EC_NG", "NGN")
+    t, _ = line_truth("VOUCHERS", posted, tv, m, "EC_NG", "NGN")
     assert (t.gl_amount, t.tv_amount) == (1350, 700)
     assert {b: c for b, c, _ in t.bridges} == {"MANUAL_ADJUSTMENT": 0, "TIMING_USAGE": 200,
                                                 "EXPIRED_NOT_WRITTEN_OFF": 400, "VTC_NOT_BOOKED": 0,

@@ -37,7 +37,7 @@ def table(item_id: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         unknown = set(row) - set(names)
         if unknown:
             raise KeyError(f"{item_id} has no column(s) {sorted(unknown)}")
-        if item_id == "CR_03" and "entry_no" not in row:
+        if item_id in ("CR_03", "CR_06") and "entry_no" not in row:
             row = {**row, "entry_no": n}  # CR_03's key: the classification joins the entries on it
         full.append({c.name: row.get(c.name, None if c.nullable else NEUTRAL[c.type]) for c in item.output})
     schema = pa.schema([pa.field(c.name, c.arrow_type) for c in item.output])
@@ -69,14 +69,17 @@ def engine(tmp: Path) -> DuckDBEngine:
     return DuckDBEngine(lake_binding(tmp))
 
 
-def run_line(tmp: Path, line: str, *, cr03=(), cr04=(), cr05=None, tv=(), entity: EntityRef = NG, pack=PACK,
-             validations=None):
-    """Reconcile one line of one entity from hand-built rows; returns its LineResult."""
+def run_line(tmp: Path, line: str, *, cr03=(), cr04=(), cr05=None, cr06=(), tv=(), entity: EntityRef = NG, pack=PACK,
+             validations=None, horizon: date | None = None, history=None):
+    """Reconcile one line of one entity from hand-built rows; returns its LineResult. H defaults
+    to the cutoff (the ledger known to C only: nothing after it can clear an item)."""
     spec = pack.line(line)
     extracts = {"CR_03": table("CR_03", cr03), "CR_04": table("CR_04", cr04),
-                "CR_05": table("CR_05", rate() if cr05 is None else cr05), spec.tv.item: table(spec.tv.item, tv)}
+                "CR_05": table("CR_05", rate() if cr05 is None else cr05), "CR_06": table("CR_06", cr06),
+                spec.tv.item: table(spec.tv.item, tv)}
     with engine(tmp) as eng:
-        result = reconcile(eng, extracts, PERIOD, entity, pack=pack, lines=[line], validations=validations)
+        result = reconcile(eng, extracts, PERIOD, entity, pack=pack, lines=[line], validations=validations,
+                           horizon=horizon or PERIOD.cutoff, history=history)
     (only,) = result.lines
     return only
 

@@ -38,7 +38,11 @@ def test_generic_family_on_packages(tmp_path):
     assert proof(line, "MANUAL_ADJUSTMENT") == [("manual", "12.50")]
     assert str(line.unexplained_lcy) == "0.00" and line.unexplained_items.num_rows == 0
     assert line.keys == 8  # manual, P1..P7
-    assert (line.status, line.reason, line.findings) == (Status.RECONCILED, "WITHIN_TOLERANCE", ())
+    # TIMING is explained while it may still clear (H = C here: pending); the exceptions are open:
+    # 12.50 - 55.00 + 30.00 + 5.00 unresolved, far below the bucket and no item material
+    assert [(i.key, i.state, str(i.open)) for i in line.reconciling.of("TIMING")] == [("P1", "pending", "0.00")]
+    assert (str(line.unresolved_lcy), str(line.resolved_lcy)) == ("-7.50", "100.00")
+    assert (line.status, line.reasons, line.auto_certified, line.findings) == (Status.RECONCILED, (), False, ())
 
 
 def test_generic_family_on_a_liability_presents_credits_positive(tmp_path):
@@ -102,7 +106,12 @@ def test_voucher_family(tmp_path):
     assert list(zip(items.column("key").to_pylist(), map(str, items.column("amount_lcy").to_pylist()))) == [
         ("V5", "2.50"), ("V6", "8.00")]
     # 10.50 NGN is far below 1,000 USD at 1,650 NGN/USD
-    assert (line.status, line.reason) == (Status.RECONCILED, "WITHIN_TOLERANCE")
+    assert (line.status, line.reasons) == (Status.RECONCILED, ())
+    # open: the manual 35.00 and the unclaimed 10.50; timing (pending) and bookings are explained
+    assert (str(line.unresolved_lcy), str(line.resolved_lcy)) == ("45.50", "97.00")
+    assert [(j["bridge"], j["debit"], j["credit"], str(j["amount_lcy"])) for j in line.journals] == [
+        ("EXPIRED_NOT_WRITTEN_OFF", "18412", "79100", "25.00"), ("VTC_NOT_BOOKED", "18412", "18415", "40.00"),
+        ("CANCELLED_NOT_BOOKED", "18412", "60950", "15.00")]
 
 
 def test_item_materiality_is_exact_at_the_threshold(tmp_path):
@@ -118,5 +127,8 @@ def test_item_materiality_is_exact_at_the_threshold(tmp_path):
     # comparison is made exactly in LCY, never on the rounded USD figure
     assert line.fx.usd(D("999.99")) == D("500.00")
     d = line.bridge("NOT_IN_TV").to_dict(line.fx)  # 1000.00 + 999.99 - 1000.00
-    assert (d["amount_lcy"], d["amount_usd"], d["items"], d["material_items"]) == ("999.99", "500.00", 3, 2)
+    assert (d["nature"], d["amount_lcy"], d["amount_usd"], d["item_count"], d["material_items"]) == (
+        "exception", "999.99", "500.00", 3, 2)
+    # |unresolved| 999.99 LCY is below the bucket (2,000.00 LCY), but two open items are material
+    assert (line.status, line.reasons) == (Status.INVESTIGATE, ("MATERIAL_ITEM_UNRESOLVED",))
 

@@ -33,14 +33,17 @@ def test_json_shape_and_figures(lake, capsys, monkeypatch, tmp_path):
         for key in ("gl_amount", "tv_amount", "variance_lcy", "variance_usd", "unexplained_lcy", "unexplained_usd"):
             assert isinstance(ln[key], str) and AMOUNT.match(ln[key]), (key, ln[key])
         for bridge in ln["bridges"].values():
-            assert AMOUNT.match(bridge["amount_lcy"]) and isinstance(bridge["items"], int)
-        assert ln["status"] in ("RECONCILED", "INVESTIGATE", "ERROR") and ln["reason"]
+            assert AMOUNT.match(bridge["amount_lcy"]) and isinstance(bridge["item_count"], int) and bridge["nature"] in ("timing", "booking", "exception")
+        assert ln["status"] in ("RECONCILED", "INVESTIGATE", "ERROR")
+        # a line gives its reasons, or it is RECONCILED (auto-certified or for a person to prepare)
+        assert bool(ln["reasons"]) == (ln["status"] != "RECONCILED")
+        assert ln["reason"] == (ln["reasons"][0] if ln["reasons"] else ln["auto_certification"] or "")
     truth = {r["line"]: r for r in json.loads((lake / "ground_truth.json").read_text())["results"]
              if r["period"] == "2025-09" and r["company_id"] == "JM_EG"}
     vouchers = next(ln for ln in doc["lines"] if ln["line"] == "VOUCHERS")
     assert (vouchers["gl_amount"], vouchers["unexplained_lcy"]) == (truth["VOUCHERS"]["gl_amount"], truth["VOUCHERS"]["unexplained"])
     assert {k: v["amount_lcy"] for k, v in vouchers["bridges"].items()} == truth["VOUCHERS"]["bridges"]
-    assert {k: v["items"] for k, v in vouchers["bridges"].items()} == truth["VOUCHERS"]["bridge_keys"]
+    assert {k: v["item_count"] for k, v in vouchers["bridges"].items()} == truth["VOUCHERS"]["bridge_keys"]
     assert vouchers["threshold"]["line_item_usd"] == "5000.00"  # EG contract on 18412
     (cr01,) = doc["control_reports"]["CR_01"]
     assert (cr01["item"], cr01["entity"], cr01["line"], cr01["gl_accounts"], cr01["tv_item"]) == (

@@ -26,7 +26,11 @@ from soxauto.recon.result import movements_dict, review_dict, tagging_dict
 
 LINE_KEYS = {"auto_certified", "bridges", "class", "country", "currency", "entity", "findings", "fx_rate", "gl_accounts",
              "gl_amount", "key_level", "line", "period", "reason", "status", "threshold", "title", "tv_amount", "tv_item",
-             "unexplained_items", "unexplained_lcy", "unexplained_usd", "variance_lcy", "variance_usd"}
+             "unexplained_items", "unexplained_lcy", "unexplained_usd", "variance_lcy", "variance_usd",
+             # format 2 (reconciling items): what explains each difference
+             "reasons", "auto_certification", "unresolved_lcy", "unresolved_usd", "resolved_lcy", "resolved_usd",
+             "tie_out_difference_lcy", "horizon", "clearing_window_days", "reconciling_items", "proposed_journals",
+             "gl_entries_in_period", "tv_rows"}
 
 
 def vgl(amount: str, vid: str | None, description: str, *, manual: bool = False, posted: date = date(2025, 9, 10)) -> dict:
@@ -170,7 +174,7 @@ def test_a_full_reconciliation_carries_the_entity_analyses(tmp_path):
                     IPE_07=table("IPE_07", [{"company_id": "EC_NG", **r} for r in documents()]),
                     IPE_31=table("IPE_31", collections()))
     with engine(tmp_path) as eng:
-        ent = reconcile(eng, extracts, PERIOD, NG, pack=PACK)
+        ent = reconcile(eng, extracts, PERIOD, NG, pack=PACK, horizon=PERIOD.cutoff)
     voucher_sha = hashlib.sha256((PACK.folder / "voucher_classification.yaml").read_bytes()).hexdigest()
     assert movements_dict(ent.voucher_movements) == {
         "rules": {"version": "1.0.0", "sha256": voucher_sha}, "currency": "NGN",
@@ -216,7 +220,7 @@ def test_recon_json_carries_the_entity_analyses_on_a_generated_lake(lake, capsys
     doc = json.loads(capsys.readouterr().out)
     truth = {(r["company_id"], r["line"]): r for r in json.loads((lake / "ground_truth.json").read_text())["results"]
              if r["period"] == "2025-09"}
-    # the documented keys stay as they were; the analyses are new keys of the entity objects
+    # the documented keys of format 2; the analyses are keys of the entity objects
     assert {"period", "lines", "control_reports", "entities"} <= set(doc) and doc["period"] == "2025-09"
     assert all(set(ln) == LINE_KEYS for ln in doc["lines"]) and len(doc["lines"]) == 63
     folder = PACK.folder
@@ -235,7 +239,7 @@ def test_recon_json_carries_the_entity_analyses_on_a_generated_lake(lake, capsys
         assert (ct["untagged_count"], ct["untagged_amount_lcy"]) == (0, "0.00")
         vouchers = next(ln for ln in doc["lines"] if ln["entity"] == company and ln["line"] == "VOUCHERS")
         assert {k: v["amount_lcy"] for k, v in vouchers["bridges"].items()} == truth[(company, "VOUCHERS")]["bridges"]
-        assert {k: v["items"] for k, v in vouchers["bridges"].items()} == truth[(company, "VOUCHERS")]["bridge_keys"]
+        assert {k: v["item_count"] for k, v in vouchers["bridges"].items()} == truth[(company, "VOUCHERS")]["bridge_keys"]
     assert sum(r["count"] for e in doc["entities"] for r in e["voucher_movements"]["rows"] if r["category"] == "Usage") > 0
     _review_matches_the_customer_balances(lake, doc)
 
@@ -283,8 +287,8 @@ def test_a_subset_of_lines_computes_only_what_they_read(tmp_path):
     extracts["CR_05"] = table("CR_05", [{"company_id": "EC_NG", "year": 2025, "month": 9, "rate_type": "Closing",
                                          "currency": "NGN", "rate_lcy_per_usd": D("1650.000000")}])
     with engine(tmp_path) as eng:
-        packages = reconcile(eng, extracts, PERIOD, NG, pack=PACK, lines=["PACKAGES", "COLLECTIONS"])
-        vouchers = reconcile(eng, extracts, PERIOD, NG, pack=PACK, lines=["VOUCHERS"])
+        packages = reconcile(eng, extracts, PERIOD, NG, pack=PACK, lines=["PACKAGES", "COLLECTIONS"], horizon=PERIOD.cutoff)
+        vouchers = reconcile(eng, extracts, PERIOD, NG, pack=PACK, lines=["VOUCHERS"], horizon=PERIOD.cutoff)
     assert (packages.voucher_movements, packages.collections_tagging, packages.review) == (None, None, None)
     # VOUCHERS reads the classification, so its movement table comes with it
     assert vouchers.voucher_movements is not None and vouchers.collections_tagging is None

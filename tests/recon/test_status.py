@@ -69,25 +69,36 @@ FX = FxRate("EC_NG", D("2.000000"))
 
 def facts(**kw) -> Facts:
     base = dict(fx=FX, failed_input_tests=(), overlapping_keys=0, gl_amount=D("10.00"), tv_amount=D("5.00"),
-                unexplained_lcy=D("0.00"), nonzero_keys=1, gl_entries_in_period=3, bucket_usd=D("1000.00"))
+                unresolved_lcy=D("0.00"), material_unresolved=0, open_items=0, pending_items=0, findings=0,
+                gl_entries_in_period=3, tv_rows=1, bucket_usd=D("1000.00"))
     return Facts(**{**base, **kw})
 
 
+R, I, E = Status.RECONCILED, Status.INVESTIGATE, Status.ERROR
+
+
 @pytest.mark.parametrize("kw, expected", [
-    ({}, (Status.RECONCILED, "WITHIN_TOLERANCE")),
-    ({"unexplained_lcy": D("1999.99")}, (Status.RECONCILED, "WITHIN_TOLERANCE")),  # 999.995 USD < 1000
-    ({"unexplained_lcy": D("2000.00")}, (Status.INVESTIGATE, "UNEXPLAINED_ABOVE_BUCKET")),  # exactly the bucket
-    ({"unexplained_lcy": D("-2000.00")}, (Status.INVESTIGATE, "UNEXPLAINED_ABOVE_BUCKET")),
-    ({"gl_amount": D("0.00"), "tv_amount": D("0.00"), "nonzero_keys": 0}, (Status.RECONCILED, "ZERO_BALANCE")),
-    ({"gl_amount": D("0.00"), "tv_amount": D("0.00"), "nonzero_keys": 2}, (Status.RECONCILED, "WITHIN_TOLERANCE")),
-    ({"gl_entries_in_period": 0}, (Status.RECONCILED, "NO_ACTIVITY")),
-    ({"gl_entries_in_period": 0, "unexplained_lcy": D("5000.00")}, (Status.INVESTIGATE, "UNEXPLAINED_ABOVE_BUCKET")),
-    ({"failed_input_tests": ("IPE_12.not_null",)}, (Status.ERROR, "INPUT_TEST_FAILED")),
-    ({"overlapping_keys": 1}, (Status.ERROR, "BRIDGE_RULES_OVERLAP")),
-    ({"fx": FxRate("EC_NG", None, problem="FX_RATE_MISSING"), "failed_input_tests": ("CR_05.x",)}, (Status.ERROR, "FX_RATE_MISSING")),
+    ({}, (R, (), "NO_OPEN_ITEMS")),
+    ({"unresolved_lcy": D("1999.99"), "open_items": 1}, (R, (), None)),  # 999.995 USD < 1000; an open item: not auto-certified
+    ({"unresolved_lcy": D("2000.00"), "open_items": 1}, (I, ("UNRESOLVED_ABOVE_BUCKET",), None)),  # exactly the bucket
+    ({"unresolved_lcy": D("-2000.00"), "open_items": 1}, (I, ("UNRESOLVED_ABOVE_BUCKET",), None)),
+    ({"material_unresolved": 1, "open_items": 1}, (I, ("MATERIAL_ITEM_UNRESOLVED",), None)),
+    ({"material_unresolved": 2, "unresolved_lcy": D("-9000.00")}, (I, ("UNRESOLVED_ABOVE_BUCKET", "MATERIAL_ITEM_UNRESOLVED"), None)),
+    ({"gl_amount": D("0.00"), "tv_amount": D("0.00")}, (R, (), "ZERO_BALANCE")),
+    ({"gl_amount": D("0.00"), "tv_amount": D("0.00"), "open_items": 2}, (R, (), None)),
+    ({"pending_items": 1}, (R, (), None)),  # a pending item: RECONCILED, but a person prepares it
+    ({"findings": 1}, (R, (), None)),
+    ({"gl_entries_in_period": 0, "tv_rows": 0}, (R, (), "NO_ACTIVITY")),
+    ({"gl_entries_in_period": 0}, (R, (), "NO_OPEN_ITEMS")),  # TV rows are activity
+    ({"gl_entries_in_period": 0, "tv_rows": 0, "unresolved_lcy": D("5000.00")}, (I, ("UNRESOLVED_ABOVE_BUCKET",), None)),
+    ({"failed_input_tests": ("IPE_12.not_null",)}, (E, ("INPUT_TEST_FAILED",), None)),
+    ({"overlapping_keys": 1}, (E, ("BRIDGE_RULES_OVERLAP",), None)),
+    ({"fx": FxRate("EC_NG", None, problem="FX_RATE_MISSING"), "failed_input_tests": ("CR_05.x",)}, (E, ("FX_RATE_MISSING",), None)),
 ])
-def test_status_and_reason(kw, expected):
-    assert decide(facts(**kw)) == expected
+def test_status_reasons_and_auto_certification(kw, expected):
+    d = decide(facts(**kw))
+    assert (d.status, d.reasons, d.auto_certification) == expected
+    assert d.reason == (expected[1][0] if expected[1] else expected[2] or "")
 
 
 def test_failed_error_severity_input_test_makes_the_line_error(tmp_path):
@@ -111,7 +122,9 @@ def test_cr03_not_tying_to_cr04_is_a_finding_left_in_unexplained(tmp_path):
     (finding,) = line.findings
     assert (finding.code, finding.severity, finding.amount_lcy) == ("CR03_CR04_TIE_OUT", "error", D("7.00"))
     assert finding.detail == ({"gl_account_no": "13005", "balance": "47.00", "entries": "40.00"},)
-    assert (line.status, line.reason) == (Status.RECONCILED, "WITHIN_TOLERANCE")
+    # 7.00 is unresolved (the tie-out difference) and 40.00 (NOT_IN_TV, an exception) is open
+    assert (line.unresolved_lcy, line.resolved_lcy) == (D("47.00"), D("0.00"))
+    assert (line.status, line.reasons, line.auto_certified) == (Status.RECONCILED, (), False)
 
 
 def test_liability_tie_out_difference_is_presented_like_gl_amount(tmp_path):

@@ -17,15 +17,17 @@ from lakekit import generated
 
 from soxauto.catalog import load_catalog
 from soxauto.engines.duckdb import DuckDBEngine
-from soxauto.extract import entities_in_scope, extract
+from soxauto.extract import entities_in_scope, extract, time_bounds
 from soxauto.lake.binding import lake_binding
 from soxauto.period import Period
+from soxauto.recon import load_pack
 from soxauto.validation import Outcome, validate
 from soxauto.validation.history import HistoryStore
 from soxauto.validation.shared import SharedScans
 
 P = Period(2025, 9)
 CATALOG = load_catalog()
+PACK = load_pack(catalog=CATALOG)
 
 
 def make_lake(path: Path, defects: tuple[str, ...] = ()) -> Path:
@@ -38,7 +40,8 @@ def validate_entity(lake: Path, company_id: str, history: HistoryStore, shared: 
     ``shared``, source queries are read from batches over all entities, as a close does."""
     results = {}
     with DuckDBEngine(lake_binding(lake)) as engine:
-        extracts = {i.id: extract(engine, i, P, company_id) for i in CATALOG.extractable()}
+        bounds = time_bounds(engine, PACK, P, company_id)
+        extracts = {i.id: extract(engine, i, P, company_id, bounds) for i in CATALOG.extractable()}
         for item_id, ex in extracts.items():
             for r in validate(engine, ex, others=extracts, history=history, shared=shared).results:
                 results[r.rule_id] = r
@@ -75,7 +78,8 @@ def test_every_rule_passes_on_the_clean_lake_for_every_entity(clean_lake, tmp_pa
         alone = validate_entity(clean_lake, company_id, HistoryStore(tmp_path / f"{company_id}.jsonl"))
         assert {k: v for k, v in verdicts(results).items() if "history" not in k} == \
                {k: v for k, v in verdicts(alone).items() if "history" not in k}, company_id
-        assert sum(1 for r in results.values() if r.shared) == 13  # the 12 tie-outs and CR_04's witness
+        # the 12 tie-outs reading no time bound and CR_04's witness (CR_06 reads the entity's horizon: per entity)
+        assert sum(1 for r in results.values() if r.shared) == 13
 
 
 # defect -> (the one rule that must fail, the sample column that names the row)

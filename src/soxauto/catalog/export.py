@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from ..errors import UsageError
 from .rules import RuleSpec
-from .model import STANDARD_PARAMETERS, Catalog, ItemSpec
+from .model import ALWAYS_BOUND, STANDARD_PARAMETERS, Catalog, ItemSpec
 
 FORMATS = ("md", "xlsx")
 # The workbook's creation date is a fixed value: a timestamp would make two exports of the
@@ -41,7 +41,9 @@ def item_record(item: ItemSpec) -> dict[str, Any]:
             {"name": p.name, "type": p.type, "default": _plain(p.default), "description": p.description}
             for p in item.parameters
         ],
-        "standard_parameters": list(STANDARD_PARAMETERS) if item.extractable else [],
+        # the run's time bounds (horizon, window_end) are bound only for the items that read them
+        "standard_parameters": [n for n in STANDARD_PARAMETERS if n in ALWAYS_BOUND or n in item.reads]
+        if item.extractable else [],
         "output": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in item.output],
         "critical_columns": list(item.critical_columns),
         "key": list(item.key),

@@ -175,7 +175,7 @@ def _parameters(doc: _Located, raw: dict, problems: list[Problem]) -> tuple[Para
         spec = spec or {}
         where = doc.at("parameters", name)
         if name in STANDARD_PARAMETERS:
-            problems.append(Problem(where, f"'{name}' is a standard parameter and is always bound; do not declare it"))
+            problems.append(Problem(where, f"'{name}' is a standard parameter, bound by the engine; do not declare it"))
             continue
         ptype = spec.get("type")
         if ptype not in PARAMETER_TYPES:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
+import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from ..errors import UsageError, did_you_mean
 from ..lake.contract import ARROW_TYPES, SQL_TYPES
@@ -16,8 +19,19 @@ from .rules import RuleSpec
 
 KINDS = ("IPE", "CR", "DOC")
 PARAMETER_TYPES = ("date", "id", "list")
-# Bound for every item from the period and the entity; an item declares only its own lists.
-STANDARD_PARAMETERS = ("cutoff", "as_of", "period_start", "year_start", "company_id")
+# Bound by the engine, never declared by an item (which declares only its own lists): the
+# period's dates and the entity for every item, then the run's time bounds (domain spec "Time
+# words") for an item whose query or tests read them. The horizon H comes from the lake
+# (soxauto.extract.horizon); window_end is C + the largest clearing window of the recon pack's
+# lines, which only a caller that knows the pack can give (soxauto.extract.time_bounds).
+ALWAYS_BOUND = ("cutoff", "as_of", "period_start", "year_start", "company_id")
+TIME_BOUNDS = ("horizon", "window_end")
+STANDARD_PARAMETERS = ALWAYS_BOUND + TIME_BOUNDS
+STANDARD_TYPES: Mapping[str, str] = {"cutoff": "date", "as_of": "date", "period_start": "date", "year_start": "date",
+                                     "company_id": "id", "horizon": "date", "window_end": "date"}
+# The parts of a C&A rule written in SQL, whose parameters the extract's binding must hold.
+_RULE_SQL = ("sql", "expect")
+_RULE_MEASURES = ("measures", "other_measures")
 
 
 @dataclass(frozen=True)
@@ -87,14 +101,37 @@ class ItemSpec:
         """The items its cross-source tests compare it with (their extracts are its tests' input)."""
         return tuple(sorted({r.get("other") for r in self.tests if r.kind == "cross_source"}))
 
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """The names of the parameters its query and its C&A tests read (tests run with the
+        extract's parameters, so a parameter only a test reads must be bound too)."""
+        names = {p.name for p in self.query.find_all(exp.Placeholder)} if self.query is not None else set()
+        for rule in self.tests:
+            measures = [rule.get(k) for k in _RULE_MEASURES if isinstance(rule.get(k), Mapping)]  # history's is a list
+            texts = [rule.get(k) for k in _RULE_SQL] + [t for m in measures for t in m.values()]
+            for text in (t for t in texts if t):
+                try:
+                    names.update(p.name for p in sqlglot.parse_one(str(text), read="trino").find_all(exp.Placeholder))
+                except ParseError:  # reported by the loader with its file:line
+                    continue
+        return frozenset(n for n in names if n)
+
     def bind(self, period: Period, company_id: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The parameters of one run: standard ones, then catalog defaults, then overrides."""
+        """The parameters of one run: standard ones, then catalog defaults, then overrides.
+
+        ``horizon`` and ``window_end`` may be given as overrides for any item (a caller binds
+        the run's time bounds once for all its items); they are kept, as dates, only for an item
+        that reads them, so the others' parameters and evidence do not change."""
         values: dict[str, Any] = dict(period.parameters())
         values["company_id"] = company_id
         declared = {p.name: p for p in self.parameters}
         for p in self.parameters:
             values[p.name] = list(p.default) if p.type == "list" else p.default
         for name, value in (overrides or {}).items():
+            if name in TIME_BOUNDS:
+                if name in self.reads:
+                    values[name] = _bound_date(self.id, name, value)
+                continue
             if name not in declared:
                 raise UsageError(
                     f"{self.id} has no parameter '{name}' to override{did_you_mean(name, declared)}"
@@ -122,3 +159,12 @@ class Catalog:
 
 def parse_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _bound_date(item_id: str, name: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise UsageError(f"{item_id}: {name} '{value}' is not a date; write it YYYY-MM-DD") from None

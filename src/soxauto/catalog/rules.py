@@ -7,6 +7,8 @@ compiles them to SQL and runs them.
 Kinds and their parameters (``?`` optional)::
 
     source_tie_out   sql | query, measures, by?       independent aggregate on the source
+    running_tie_out  sql | query, measures, through, by?   the source as at each date it lists
+                     vs the extract's running total: Σ over rows with ``through`` <= that date
     cross_source     other, measures, other_measures?, by?, other_by?    against another item
     not_null         columns?  (default: critical_columns)
     unique           columns?  (default: key)
@@ -39,6 +41,7 @@ SIGNS = ("positive", "negative", "non_negative", "non_zero")
 # kind -> (required parameters, optional parameters, default severity)
 KINDS: Mapping[str, tuple[frozenset, frozenset, str]] = MappingProxyType({
     "source_tie_out": (frozenset({"measures"}), frozenset({"sql", "query", "by"}), "error"),
+    "running_tie_out": (frozenset({"measures", "through"}), frozenset({"sql", "query", "by"}), "error"),
     "cross_source": (frozenset({"other", "measures"}), frozenset({"other_measures", "by", "other_by"}), "error"),
     "not_null": (frozenset(), frozenset({"columns"}), "error"),
     "unique": (frozenset(), frozenset({"columns"}), "error"),
@@ -99,11 +102,11 @@ def parse_rules(item_id: str, raw: list, at, columns: list[str], folder, problem
         if severity not in SEVERITIES:
             problems.append(Problem(at("tests", i, "severity"), f"severity must be error or warn, not '{severity}'"))
         _check_columns(kind, params, columns, lambda k: at("tests", i, k), problems)
-        if kind in ("source_tie_out", "witness", "referential"):
+        if kind in ("source_tie_out", "running_tie_out", "witness", "referential"):
             params = _resolve_sql(params, folder, lambda k: at("tests", i, k), where, problems)
         for key in ("expect",) if kind == "recompute" else ():
             _check_expression(str(params.get(key, "")), at("tests", i, key), problems)
-        for key in ("measures", "other_measures") if kind in ("source_tie_out", "cross_source") else ():
+        for key in ("measures", "other_measures") if kind in ("source_tie_out", "running_tie_out", "cross_source") else ():
             value = params.get(key) or {}
             if not isinstance(value, dict):
                 problems.append(Problem(at("tests", i, key), f"{key} maps a name to an aggregate, e.g. {{row_count: COUNT(*)}}"))
@@ -122,8 +125,9 @@ def parse_rules(item_id: str, raw: list, at, columns: list[str], folder, problem
 
 def _check_columns(kind, params, columns, at, problems) -> None:
     names = []
-    if "column" in params:
-        names.append(("column", params["column"]))
+    for key in ("column", "through"):
+        if key in params:
+            names.append((key, params[key]))
     for key in ("columns", "by"):
         for c in params.get(key) or []:
             names.append((key, c))

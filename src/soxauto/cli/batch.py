@@ -21,6 +21,7 @@ from ..extract import check_in_scope, entities_in_scope, extract_all, resolve_pe
 from ..lake.binding import lake_binding, load_binding
 from ..lake.preflight import preflight, tables_read
 from ..period import Period
+from .extract import clearing_window
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +46,7 @@ def register(app: typer.Typer) -> None:
         checked = preflight(bound, tables_read(items), "extract-all")
         if checked.skipped:
             console.print(str(checked), highlight=False)
+        window = clearing_window(catalog, items)
         with connect(bound) as engine:
             p = resolve_period(engine, period)
             scope = entities_in_scope(engine)
@@ -59,7 +61,7 @@ def register(app: typer.Typer) -> None:
                     if not console.is_terminal and not as_json:
                         console.print(f"{s.item_id:8} {s.company_id:6} {s.row_count:>10,} rows {s.seconds:6.2f}s")
 
-                done = extract_all(engine, items, p, entities, out, on_done=step)
+                done = extract_all(engine, items, p, entities, out, on_done=step, window=window)
         elapsed = time.perf_counter() - t0
         if as_json:
             typer.echo(json.dumps({

@@ -20,7 +20,7 @@ from ..engines import connect
 from ..evidence.package import CSV_MAX_ROWS
 from ..evidence.record import record
 from ..evidence.store import evidence_store
-from ..extract import check_in_scope, entities_in_scope, resolve_period
+from ..extract import check_in_scope, entities_in_scope, resolve_period, time_bounds
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..lake.preflight import preflight, tables_read
@@ -67,9 +67,13 @@ def register(app: typer.Typer) -> None:
         checked = preflight(bound, tables_read([spec], catalog), "extract")
         if checked.skipped:
             typer.secho(str(checked), err=True)
+        items = [spec, *(catalog.item(o) for o in spec.compared_with)]
+        window = clearing_window(catalog, items)
         with connect(bound) as engine:
             p = resolve_period(engine, period)
             check_in_scope([entity], entities_in_scope(engine))
+            # the run's time bounds first: a --param window_end=... given on purpose wins
+            overrides = {**time_bounds(engine, window, p, entity, items), **overrides}
             done = record(engine, catalog, spec.id, p, entity, store=evidence_store(), overrides=overrides,
                           history=HistoryStore(home() / "history.jsonl"), csv_max_rows=csv_max_rows, out=out)
         result, package, path = done.extract, done.package, done.parquet
@@ -93,3 +97,14 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         console.print(", ".join(f"{n} {o}" for o, n in summary.items()) + " tests")
         console.print(f"evidence {package.path} (ledger {package.seq}, manifest {package.manifest_sha256[:16]}…)")
+
+
+def clearing_window(catalog, items):
+    """The recon pack beside the catalog when one of ``items`` reads ``:window_end`` (C + the
+    largest clearing window of its lines); None when none does, or when the pack has no recon
+    folder: such an item is then refused by ``extract``, which names the missing bound."""
+    if not any("window_end" in i.reads for i in items) or not (catalog.pack / "recon").is_dir():
+        return None
+    from ..recon import load_pack
+
+    return load_pack(catalog.pack, catalog)

@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
         entity: list[str] = typer.Option([], "--entity", help="Limit to these company ids (repeatable)."),
         pack: Optional[Path] = typer.Option(None, "--pack", help="Control pack folder."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object (shape in docs/recon.md)."),
+        items: bool = typer.Option(False, "--items", help="With --json: every reconciling item of each bridge (state, "
+                                   "cleared and open amounts, window end, age, disposition)."),
     ) -> None:
         """Reconcile GL to target values for every line and entity of PERIOD; exit 0 all reconciled,
         1 an ERROR or INVESTIGATE line (or an error finding), 2 reconciled with warnings only."""
@@ -74,7 +76,7 @@ def register(app: typer.Typer) -> None:
                 result = run_period(engine, catalog, p, scope, pack=recon_pack,
                                     history=HistoryStore(home() / "history.jsonl"), on_step=step)
         if as_json:
-            typer.echo(json.dumps(result.to_dict(), indent=2))
+            typer.echo(json.dumps(result.to_dict(items=items), indent=2))
         else:
             out = Console()
             # a pipe or file gets the full width; a terminal wraps at its own
@@ -89,16 +91,21 @@ def render(console: Console, result: ReconResult, seconds: float | None = None) 
         rate = "no FX rate" if ent.fx.rate is None else f"{ent.fx.rate} {ent.currency}/USD"
         table = Table(title=f"{ent.company_id} {result.period} ({ent.currency}, {rate})", title_justify="left")
         for name in ("line / bridge", "items", "gl_amount", "tv_amount", "variance | bridge LCY", "USD",
-                     "unexplained LCY", "unexplained USD", "bucket USD", "status", "reason"):
-            table.add_column(name, justify="left" if name in ("line / bridge", "status", "reason") else "right",
+                     "unresolved LCY", "unresolved USD", "bucket USD", "status", "reasons | nature, states"):
+            table.add_column(name, justify="left" if name in ("line / bridge", "status", "reasons | nature, states") else "right",
                              no_wrap=name == "line / bridge", min_width=25 if name == "line / bridge" else None)
         for ln in ent.lines:
             table.add_row(ln.line, f"{ln.keys:,}", _amount(ln.gl_amount), _amount(ln.tv_amount), _amount(ln.variance_lcy),
-                          _amount(ln.variance_usd), _amount(ln.unexplained_lcy), _amount(ln.unexplained_usd),
+                          _amount(ln.variance_usd), _amount(ln.unresolved_lcy), _amount(ln.unresolved_usd),
                           _amount(ln.thresholds.bucket.value) if ln.thresholds else "",
-                          f"[{STYLE[ln.status]}]{ln.status.value}[/]", ln.reason, style="bold")
+                          f"[{STYLE[ln.status]}]{ln.status.value}[/]",
+                          ", ".join(ln.reasons) or (f"auto-certified: {ln.auto_certification}" if ln.auto_certification else ""),
+                          style="bold")
             for b in ln.bridges:
-                table.add_row(f"  {b.id}", f"{b.item_count:,}", "", "", _amount(b.amount_lcy), _amount(ln.fx.usd(b.amount_lcy)))
+                states = ", ".join(f"{n} {s}" for s in ("cleared", "pending", "uncleared")
+                                   if (n := ln.count(bridge=b.id, state=s)))
+                table.add_row(f"  {b.id}", f"{b.item_count:,}", "", "", _amount(b.amount_lcy), _amount(ln.usd(b.amount_lcy)),
+                              "", "", "", "", b.nature + (f": {states}" if states else ""))
         console.print(table)
         render_analyses(console, ent)
     for ln in result.lines:
@@ -108,7 +115,7 @@ def render(console: Console, result: ReconResult, seconds: float | None = None) 
     for r in result.control_reports:
         ln = r.line
         console.print(f"{r.id} {r.title}, {ln.entity}: GL {_amount(ln.gl_amount)} vs TV {_amount(ln.tv_amount)} "
-                      f"{ln.currency}, unexplained {_amount(ln.unexplained_usd)} USD, {ln.status.value} ({ln.reason})", highlight=False)
+                      f"{ln.currency}, unresolved {_amount(ln.unresolved_usd)} USD, {ln.status.value} ({ln.reason})", highlight=False)
     summary = ", ".join(f"{result.count(s)} {s.value}" for s in Status)
     console.print(summary + (f" in {seconds:.1f} s" if seconds is not None else ""))
 

@@ -13,12 +13,13 @@ from rich.table import Table
 from ..catalog import load_catalog
 from ..engines import connect
 from ..errors import UsageError
-from ..extract import check_in_scope, entities_in_scope, extract, resolve_period
+from ..extract import check_in_scope, entities_in_scope, extract, resolve_period, time_bounds
 from ..home import home
 from ..lake.binding import lake_binding, load_binding
 from ..lake.preflight import preflight, tables_read
 from ..validation import Outcome, validate
 from ..validation.history import HistoryStore
+from .extract import clearing_window
 
 STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.ERRORED: "magenta"}
 
@@ -45,11 +46,14 @@ def register(app: typer.Typer) -> None:
         checked = preflight(bound, tables_read([spec], catalog), "validate")
         if checked.skipped:
             typer.secho(str(checked), err=True)
+        items = [spec, *(catalog.item(o) for o in needed)]
+        window = clearing_window(catalog, items)
         with connect(bound) as engine:
             p = resolve_period(engine, period)
             check_in_scope([entity], entities_in_scope(engine))
-            result = extract(engine, spec, p, entity)
-            others = {o: extract(engine, catalog.item(o), p, entity) for o in needed}
+            bounds = time_bounds(engine, window, p, entity, items)
+            result = extract(engine, spec, p, entity, bounds)
+            others = {o: extract(engine, catalog.item(o), p, entity, bounds) for o in needed}
             outcome = validate(engine, result, others=others, history=HistoryStore(home() / "history.jsonl"), sample_size=sample)
         if as_json:
             typer.echo(json.dumps(outcome.to_dict(), indent=2))

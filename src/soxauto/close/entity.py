@@ -2,6 +2,8 @@
 
 For each item still to do: extract it (and the items its cross-source tests compare with),
 run its C&A tests, write its evidence package under the close's run id, and record the step.
+An item reading the run's time bounds (CR_06) gets the entity's horizon and the pack's
+window_end, computed once for the entity.
 Then reconcile the entity from the extracts. On a resumed run the extracts of steps done
 earlier are read back from their (verified) evidence packages: the package is what the
 reconciliation must agree with, and its data is the extract, byte for byte.
@@ -13,24 +15,27 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Mapping
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from ..catalog.model import Catalog
+from ..catalog.model import TIME_BOUNDS, Catalog
 from ..engines.base import Engine
 from ..errors import SoxautoError
 from ..evidence.facts import RunLog
 from ..evidence.keys import Signer
 from ..evidence.package import write_package
-from ..extract import ExtractResult, extract
+from ..extract import ExtractResult, extract, time_bounds
 from ..recon import ReconPack, control_report, reconcile
 from ..stream import SPOOL_ROWS, spool_folder
 from ..validation import Outcome, TestResult, ValidationResult, validate
 from ..validation.history import HistoryStore
 from ..validation.shared import SharedScans
+from .dispositions import note_suspended
+from .history import item_history
 from .items import write_items
 from .plan import EVIDENCE, RECONCILE, ClosePlan
 from .store import RunStore
@@ -71,6 +76,7 @@ class Context:
     spool_rows: int | None = SPOOL_ROWS  # extracts above this many rows stream to disk (soxauto.stream); None: never
     engine_memory: str | None = None  # each worker engine's memory limit (DuckDB spills beyond it)
     shared: SharedScans | None = None  # source scans run once for all entities (validation.shared)
+    user: str = "soxauto"  # who runs the close (audit events of the entity's steps)
 
 
 def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...], recon: bool) -> bool:
@@ -85,12 +91,13 @@ def close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...
 def _close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ...], recon: bool, spool: Path | None) -> bool:
     fresh: dict[str, ExtractResult] = {}
     tests: dict[str, ValidationResult] = {}
+    bounds: dict[str, dict] = {}
     keep = set(ctx.plan.recon_items)
     ok = True
     for n, item in enumerate(todo):
         if ctx.cancel.is_set():
             raise Cancelled()
-        ok = _evidence(ctx, engine, entity, item, fresh, tests, spool) and ok
+        ok = _evidence(ctx, engine, entity, item, fresh, tests, spool, bounds) and ok
         later = set(ctx.plan.needs(todo[n + 1:]))
         for done in [i for i in fresh if i not in keep and i not in later]:
             del fresh[done]  # bounded memory: only what reconciliation or a later test still reads
@@ -104,16 +111,30 @@ def _close_entity(ctx: Context, engine: Engine, entity: str, todo: tuple[str, ..
     return True
 
 
-def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict, tests: dict, spool: Path | None) -> bool:
+def _time_bounds(ctx: Context, engine: Engine, entity: str, names, cache: dict) -> dict:
+    """The entity's horizon and window_end (from the pack), computed once per entity, by the
+    first step whose items read them; ``{}`` for a step whose items do not."""
+    if not any(set(TIME_BOUNDS) & ctx.catalog.item(n).reads for n in names):
+        return {}
+    if "entity" not in cache:
+        items = [ctx.catalog.item(i) for i in ctx.plan.items]
+        cache["entity"] = time_bounds(engine, ctx.pack, ctx.plan.period, entity, items)
+    return cache["entity"]
+
+
+def _evidence(ctx: Context, engine: Engine, entity: str, item: str, fresh: dict, tests: dict, spool: Path | None,
+              bounds: dict) -> bool:
     run_id, period = ctx.run_id, ctx.plan.period
     ctx.runs.start_step(run_id, entity, EVIDENCE, item)
     t0 = time.perf_counter()
     log = RunLog()
     try:
         log.step("extract.start", item=item, entity=entity, period=period, run_id=run_id)
-        for name in (item, *ctx.plan.others.get(item, ())):
+        names = (item, *ctx.plan.others.get(item, ()))
+        overrides = _time_bounds(ctx, engine, entity, [n for n in names if n not in fresh], bounds)
+        for name in names:
             if name not in fresh:
-                fresh[name] = extract(engine, ctx.catalog.item(name), period, entity, spool=spool,
+                fresh[name] = extract(engine, ctx.catalog.item(name), period, entity, overrides, spool=spool,
                                       spool_rows=ctx.spool_rows or 0)
             q = fresh[name].query
             log.step("extract.done" if name == item else "extract.other", item=name, rows=fresh[name].row_count,
@@ -158,13 +179,20 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
     try:
         tables: dict[str, pa.Table] = {}
         checks: dict[str, ValidationResult] = {}
+        bound: dict[str, dict] = {}
         for item in ctx.plan.recon_items:
             if item in tests:  # done in this attempt (an item extracted only as another's input is not)
-                tables[item], checks[item] = fresh[item].scan(), tests[item]
+                tables[item], checks[item], bound[item] = fresh[item].scan(), tests[item], dict(fresh[item].parameters)
             else:
                 tables[item], checks[item] = from_package(ctx.packages[(entity, item)])
-        result = reconcile(engine, tables, ctx.plan.period, ctx.plan.entity(entity), pack=ctx.pack, validations=checks)
+                bound[item] = package_parameters(ctx.packages[(entity, item)])
+        state = item_history(ctx.runs, ctx.reports, ctx.plan.period, entity)
+        result = reconcile(engine, tables, ctx.plan.period, ctx.plan.entity(entity), pack=ctx.pack, validations=checks,
+                           history=state, horizon=_date(bound["CR_06"]["horizon"]))
         written = write_items(ctx.reports, ctx.run_id, result) if ctx.reports is not None else None
+        for ln in result.lines:
+            if ln.reconciling is not None and ln.reconciling.suspended:
+                note_suspended(ctx.runs, ctx.user, ctx.run_id, str(ctx.plan.period), entity, ln.line, ln.reconciling.suspended)
     except Exception as e:  # noqa: BLE001
         code = e.exit_code if isinstance(e, SoxautoError) else 4
         message = str(e) if isinstance(e, SoxautoError) else f"{e.__class__.__name__}: {e}"
@@ -172,7 +200,7 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
                              seconds=time.perf_counter() - t0)
         ctx.notify(Event("failed", entity, "", time.perf_counter() - t0, outcome=code, message=message))
         return False
-    detail = {"entity": result.to_dict(),
+    detail = {"entity": result.to_dict(), "workflow_state": state.to_dict(),
               "control_reports": [control_report(ln, ctx.catalog).to_dict() for ln in result.lines if ln.control_report]}
     if written is not None:
         detail["items"] = written
@@ -180,6 +208,15 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
     ctx.runs.save_recon(ctx.run_id, entity, [ln.to_dict() for ln in result.lines], detail, seconds)
     ctx.notify(Event("reconcile", entity, "", seconds, len(result.lines)))
     return True
+
+
+def _date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def package_parameters(folder: Path) -> dict:
+    """The parameters a committed package's extract was bound with (parameters.json)."""
+    return json.loads((folder / "parameters.json").read_bytes())["parameters"]
 
 
 def from_package(folder: Path) -> tuple[ds.Dataset, ValidationResult]:

@@ -2,7 +2,9 @@
 
 The unit of work given to a worker is one entity: an item's cross-source tests compare it
 with other items of the same entity (IPE_08 with JDASH), and the entity's reconciliation
-needs CR_03, CR_04, CR_05 and its target-value items. Within an entity the steps are
+needs CR_03, CR_04, CR_05, CR_06 (the entries after the cutoff) and its target-value items;
+the entity's time bounds (the horizon H and window_end) are computed once, by its worker.
+Within an entity the steps are
 
     (entity, "evidence", item)   extract the item, run its C&A tests, write its evidence package
     (entity, "reconcile", "")    reconcile every line of the pack from those extracts

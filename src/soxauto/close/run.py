@@ -99,7 +99,7 @@ def close(cfg: Config, request: CloseRequest, observer: Observer | None = None) 
             # An approved (locked) period is closed again only after an unlock. Asked once this
             # close holds the period: from then on no sign-off is written (signoff refuses while
             # a close holds it), so an approval cannot lock the period under a running close.
-            check_open(runs, str(plan.period))
+            check_open(runs, str(plan.period), cfg.user)
             for line in taken:
                 obs.note(line)
                 audit.append(runs.engine, cfg.user, "lock.stale_taken_over", run_id, message=line)
@@ -164,7 +164,8 @@ def _run(cfg: Config, runs: RunStore, plan: ClosePlan, pack, catalog, binding, r
         tested = [i for i in plan.items if any(i in items for items in todo.values())]
         ctx = Context(run_id, plan, catalog, pack, store, signer_of(cfg), HistoryStore(cfg.home / "history.jsonl"), runs,
                       threading.Event(), _notifier(runs, run_id, obs), packages, Path(cfg.reports), cfg.spool_rows, cfg.engine_memory,
-                      shared=SharedScans([e for e in plan.entity_ids if todo.get(e)], [catalog.item(i) for i in tested]))
+                      shared=SharedScans([e for e in plan.entity_ids if todo.get(e)], [catalog.item(i) for i in tested]),
+                      user=cfg.user)
         sources = prepare_sources(ctx, binding, obs)
         # The batches hold every core while each worker waits: in the summary's worker-seconds
         # they count once per worker, as each worker's own test steps do.

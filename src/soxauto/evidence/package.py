@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from ..catalog.model import STANDARD_TYPES
 from ..errors import UsageError
 from ..extract import ExtractResult
 from ..validation import ValidationResult
@@ -272,6 +273,7 @@ class Draft:
     def seal(self, tests: ValidationResult, *, signer: Signer | None = None) -> Written:
         signer = signer or load_signer(self.store)
         rows = self.result.row_count
+        self._usage()
         self.log.step("evidence.start", rows=rows)
         # Hashing data.parquet and writing data.csv are long calls into hashlib and Arrow, which
         # run without the GIL: worker threads do them while this thread computes the fingerprint.
@@ -294,6 +296,17 @@ class Draft:
         written = self._commit(body, signer)
         self._sealed = True
         return written
+
+    def _usage(self) -> None:
+        """One ``query.usage`` step per query execution of this step that the engine metered
+        (Athena: bytes scanned and engine time of the extract and of the C&A statements after
+        it; ``engines.cost``). Engines without a meter add nothing."""
+        query = self.result.query
+        meter = getattr(query, "meter", None)
+        if meter is None:
+            return
+        for usage in meter.claim(query.execution_id):
+            self.log.step("query.usage", **usage.to_dict())
 
     def _hash_extract(self) -> tuple[int, str, int]:
         t0 = time.perf_counter()
@@ -326,8 +339,7 @@ class Draft:
         with self.clock.part("small_files"):
             files.put("query.sql", query.sql.encode("utf-8"))
             files.put("query.canonical.sql", (item.sql or "").encode("utf-8"))
-            types = {"cutoff": "date", "as_of": "date", "period_start": "date", "year_start": "date",
-                     "company_id": "id", **{p.name: p.type for p in item.parameters}}
+            types = {**STANDARD_TYPES, **{p.name: p.type for p in item.parameters}}
             files.put("parameters.json", canonical_bytes({
                 "parameters": dict(result.parameters), "types": {k: types.get(k, "id") for k in result.parameters},
                 "driver": query.parameters if isinstance(query.parameters, dict) else list(query.parameters)}))

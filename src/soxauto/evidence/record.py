@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from ..catalog import Catalog
 from ..engines.base import Engine
+from ..catalog.model import TIME_BOUNDS
 from ..extract import ExtractResult, extract
 from ..period import Period
 from ..validation import ValidationResult, validate
@@ -42,9 +43,10 @@ def record(engine: Engine, catalog: Catalog, item_id: str, period: Period, compa
     log.step("extract.done", rows=result.row_count)
     with begin_package(store, result, log=log, csv_max_rows=csv_max_rows) as draft:
         needed = spec.compared_with
+        bounds = {k: v for k, v in (overrides or {}).items() if k in TIME_BOUNDS}  # the run's, not the item's own
         others = {}
         for other in needed:
-            others[other] = extract(engine, catalog.item(other), period, company_id)
+            others[other] = extract(engine, catalog.item(other), period, company_id, bounds)
             log.step("extract.other", item=other, rows=others[other].row_count,
                      execution_id=others[other].query.execution_id)
         log.step("tests.start", rules=len(spec.tests))

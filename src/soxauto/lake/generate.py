@@ -3,7 +3,9 @@
 The lake has all 17 logical tables, one Parquet file per company
 (``<out>/<schema>/<table>/<company_id>.parquet``; ``nav.gl_accounts`` is ``all.parquet``), and
 ``<out>/ground_truth.json``: for every requested period, entity and reconciliation line the
-expected GL and TV amounts, the variance, the amount of each bridge and the unexplained rest.
+expected GL and TV amounts, the variance, the amount of each bridge and the unexplained rest,
+every reconciling item with its clearing state, open amount and age, the unresolved and
+resolved amounts, the status and its reasons.
 The same arguments always give byte-identical files. The model is described in
 ``docs/demo-lake.md``; the simulation lives in ``soxauto.lake.demo``.
 """
@@ -11,6 +13,7 @@ The same arguments always give byte-identical files. The model is described in
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,7 @@ from .demo.truth import LineTruth
 from .demo.world import ENTITIES, TAIL_DAYS, WARMUP_MONTHS, Plan, date_of
 
 GROUND_TRUTH = "ground_truth.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: items, their states, unresolved/resolved, status and reasons per line
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,26 @@ def _write_truth(path: Path, plan: Plan, counts: Mapping[str, int], truth: list[
             "simulation_start": date_of(plan.start).isoformat(),
             "extracted_through": date_of(plan.horizon - 1).isoformat(),
             "tail_days": TAIL_DAYS,
+            "data_horizon": date_of(plan.horizon - 1).isoformat(),
         },
+        "assumptions": "every requested period closed in order, the first with no history; no dispositions",
         "row_counts": dict(counts),
         "bridges_listed": "every bridge of the line's family, zero amounts included",
         "defects": [d.to_json() for d in defects],
-        "results": [t.to_json() for t in truth],
+        "results": [t.to_json(item_text=True) for t in truth],
     }
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(_dump(doc), encoding="utf-8")
+
+
+def _dump(doc: dict) -> str:
+    """``json.dumps(doc, indent=1)``, except that each line result's items (given as JSON text)
+    are written one per text line: tens of thousands of them stay readable, the file small."""
+    compact: list[str] = []
+
+    def mark(item: str) -> str:
+        compact.append(item)
+        return f"\x00{len(compact) - 1}\x00"
+
+    doc = dict(doc, results=[dict(r, items=[mark(i) for i in r["items"]]) for r in doc["results"]])
+    text = json.dumps(doc, indent=1, ensure_ascii=False)
+    return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: compact[int(m.group(1))], text) + "\n"

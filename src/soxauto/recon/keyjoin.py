@@ -199,3 +199,21 @@ def totals_query(keys: exp.Table) -> exp.Select:
         .group_by(col("bridge"))
         .order_by(col("bridge"))
     )
+
+
+def clearing_query(line: LineSpec, cr06: exp.Table, keys: exp.Table) -> exp.Select:
+    """The CR_06 entries (after the cutoff, on the line's accounts) of every key a timing or
+    booking bridge claims (``:clearing_bridges``), each with its amount presented like g. The
+    window of each item is applied to these rows by ``recon.items``, which knows its age."""
+    claimed = (exp.select(col("item_key")).from_(keys.copy())
+               .where(exp.and_(col("bridge").isin(param("clearing_bridges")),
+                               exp.NEQ(this=col("delta"), expression=ZERO.copy()), exp.not_(col("is_manual")))))
+    key = line.gl_key.copy()
+    return (
+        exp.select(exp.alias_(key, "item_key"), col("entry_no"), col("document_no"), col("posting_date"),
+                   exp.alias_(exp.cast(presented(col("amount"), line), MONEY), "amount"))
+        .from_(cr06.copy())
+        .where(exp.and_(on_accounts(), exp.GT(this=col("posting_date"), expression=param("cutoff")),
+                        exp.In(this=line.gl_key.copy(), query=claimed.subquery())))
+        .order_by(col("item_key"), col("posting_date"), col("entry_no"))
+    )

@@ -9,6 +9,7 @@ example key rows that every family must claim without overlap. Every mistake is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
@@ -31,15 +32,21 @@ KEY_COLUMNS: Mapping[str, str] = MappingProxyType({
     "gl_entries": "int", "tv_rows": "int", "in_tv_rows": "int",
 })
 LINE_KEYS = ("id", "title", "gl_accounts", "class", "gl_key", "gl_classification", "gl_attributes", "tv", "bridges",
-             "control_report")
-OPTIONAL_LINE_KEYS = ("gl_classification", "gl_attributes", "control_report")
+             "control_report", "clearing_window_days")
+OPTIONAL_LINE_KEYS = ("gl_classification", "gl_attributes", "control_report", "clearing_window_days")
 # The pack's voucher posting classification (docs/classification.md); a line that names it in
 # gl_classification sees these columns on its CR_03 rows, set per posting by the rule file.
 VOUCHER_CLASSIFICATION = "voucher_classification.yaml"
 COLLECTIONS_RULES = "collections_rules.yaml"
 CLASSIFIED_COLUMNS = ("category", "voucher_type")
 TV_KEYS = ("item", "measure", "key", "attributes")
-RULE_KEYS = ("id", "version", "description", "when")
+RULE_KEYS = ("id", "version", "description", "when", "nature", "journal")
+REQUIRED_RULE_KEYS = ("id", "version", "description", "when", "nature")
+# What support turns a bridge's items into explained ones (domain spec "Reconciling items").
+NATURES = ("timing", "booking", "exception")
+JOURNAL_KEYS = ("debit", "credit", "description")
+DEFAULT_CLEARING_WINDOW_DAYS = 45
+DEFAULT_MAX_AGE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class LineSpec:
     control_report: str | None = None
     where: str = ""
     gl_classification: str | None = None  # rule file whose category/voucher_type the CR_03 rows carry
+    clearing_window_days: int = DEFAULT_CLEARING_WINDOW_DAYS  # W: how long a timing item may take to clear
 
     @property
     def liability(self) -> bool:
@@ -90,6 +98,19 @@ class LineSpec:
 
 
 @dataclass(frozen=True)
+class Journal:
+    """The entry a booking bridge proposes: debit and credit accounts when the net of its open
+    parts, presented, is positive (reversed when negative)."""
+
+    debit: str
+    credit: str
+    description: str
+
+    def to_dict(self) -> dict:
+        return {"debit": self.debit, "credit": self.credit, "description": self.description}
+
+
+@dataclass(frozen=True)
 class BridgeRuleSpec:
     id: str
     version: str
@@ -97,6 +118,8 @@ class BridgeRuleSpec:
     when: str
     condition: exp.Expression
     where: str = ""
+    nature: str = "exception"
+    journal: Journal | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,15 @@ class ReconPack:
     folder: Path
     vouchers: Any = None  # classify.VoucherRules of voucher_classification.yaml, if the pack has one
     collections: Any = None  # tagging.TagRules of collections_rules.yaml, if the pack has one
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS  # an item older than this (not cleared) is a STALE_ITEM
+
+    @property
+    def max_clearing_window_days(self) -> int:
+        return max((s.clearing_window_days for s in self.lines), default=DEFAULT_CLEARING_WINDOW_DAYS)
+
+    def window_end(self, period) -> date:
+        """C + the largest clearing window of the lines: how far after the cutoff CR_06 reads."""
+        return period.cutoff + timedelta(days=self.max_clearing_window_days)
 
     def line(self, line_id: str) -> LineSpec:
         for spec in self.lines:
@@ -131,9 +163,10 @@ class ReconPack:
 
     @property
     def items(self) -> tuple[str, ...]:
-        """Every extract the lines need, in a stable order."""
+        """Every extract the lines need, in a stable order (CR_06: the entries after the cutoff
+        that clear timing and booking items)."""
         tv = sorted({s.tv.item for s in self.lines})
-        return ("CR_03", "CR_04", "CR_05", *tv)
+        return ("CR_03", "CR_04", "CR_05", "CR_06", *tv)
 
 
 def parse_sql(text: str, where: str, problems: list[Problem]) -> exp.Expression | None:
@@ -172,10 +205,19 @@ def load_pack(pack: str | Path | None = None, catalog: Catalog | None = None) ->
     fixtures = folder / "fixtures" / "key_rows.yaml"
     if fixtures.is_file():
         problems.extend(check_fixtures(_Located(fixtures), families))
+    max_age = _days(doc, ("max_age_days",), doc.value.get("max_age_days", DEFAULT_MAX_AGE_DAYS), problems)
     if problems:
         raise CatalogError(f"recon pack {folder} has {len(problems)} problem(s)", problems)
     return ReconPack(lines, MappingProxyType(families), thresholds, str(doc.value.get("version", "")), folder,
-                     vouchers, collections)
+                     vouchers, collections, max_age)
+
+
+def _days(doc: _Located, path: tuple, value, problems: list[Problem]) -> int:
+    """A whole number of days, at least 1 (a bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.append(Problem(doc.at(*path), f"{path[-1]} is a whole number of days, at least 1; got {value!r}"))
+        return 1
+    return value
 
 
 def _rule_files(folder: Path, problems: list[Problem]) -> tuple[Any, Any]:
@@ -222,18 +264,41 @@ def _load_families(doc: _Located, problems: list[Problem]) -> dict[str, FamilySp
                 problems.append(Problem(where, "a bridge rule is a mapping with id, version, description and when"))
                 continue
             _unknown_keys(r, RULE_KEYS, doc.at, problems, "families", fam, i)
-            missing = [k for k in RULE_KEYS if k not in r]
+            missing = [k for k in REQUIRED_RULE_KEYS if k not in r]
             if missing:
                 problems.append(Problem(where, f"bridge rule needs {', '.join(missing)}"))
                 continue
+            nature = str(r["nature"])
+            if nature not in NATURES:
+                problems.append(Problem(doc.at("families", fam, i, "nature"),
+                                        f"nature must be one of {', '.join(NATURES)}, not '{nature}'{did_you_mean(nature, NATURES)}"))
+            journal = _journal(doc, ("families", fam, i), r.get("journal"), nature, problems)
             if any(s.id == r["id"] for s in specs):
                 problems.append(Problem(doc.at("families", fam, i, "id"), f"bridge id '{r['id']}' is used twice in family {fam}"))
             cond = parse_sql(r["when"], doc.at("families", fam, i, "when"), problems)
             if cond is not None:
                 specs.append(BridgeRuleSpec(str(r["id"]), str(r["version"]), str(r["description"]).strip(),
-                                            str(r["when"]).strip(), cond, doc.at("families", fam, i, "when")))
+                                            str(r["when"]).strip(), cond, doc.at("families", fam, i, "when"), nature, journal))
         out[str(fam)] = FamilySpec(str(fam), tuple(specs), doc.at("families", fam))
     return out
+
+
+def _journal(doc: _Located, path: tuple, raw, nature: str, problems: list[Problem]) -> Journal | None:
+    """A booking rule declares the journal that books its items; no other nature has one."""
+    at = doc.at(*path, "journal") if raw is not None else doc.at(*path)
+    if nature != "booking":
+        if raw is not None:
+            problems.append(Problem(at, f"only a booking rule declares a journal; this rule's nature is {nature}"))
+        return None
+    if not isinstance(raw, dict) or set(raw) != set(JOURNAL_KEYS):
+        problems.append(Problem(at, "a booking rule needs journal: {debit: ACCOUNT, credit: ACCOUNT, description: TEXT}"))
+        return None
+    if not all(isinstance(raw[k], str) and raw[k].strip() for k in JOURNAL_KEYS):
+        problems.append(Problem(at, "journal debit, credit and description are non-empty strings (accounts quoted, e.g. \"18412\")"))
+        return None
+    if raw["debit"] == raw["credit"]:
+        problems.append(Problem(at, f"journal debits and credits the same account {raw['debit']}"))
+    return Journal(raw["debit"].strip(), raw["credit"].strip(), " ".join(raw["description"].split()))
 
 
 def _load_lines(doc: _Located, catalog: Catalog, families: Mapping[str, FamilySpec], vouchers,
@@ -288,9 +353,11 @@ def _load_line(doc, i, entry, catalog, families, vouchers, problems) -> LineSpec
     tv = _target(entry["tv"], catalog, lambda *p: at("tv", *p), problems)
     if tv is None or gl_key is None:
         return None
+    window = _days(doc, ("lines", i, "clearing_window_days"), entry.get("clearing_window_days", DEFAULT_CLEARING_WINDOW_DAYS),
+                   problems)
     line = LineSpec(str(entry["id"]), str(entry["title"]), tuple(accounts), str(entry["class"]), str(entry["gl_key"]),
                     gl_key, tv, str(entry["bridges"]), gl_attrs, report, at(),
-                    None if classification is None else str(classification))
+                    None if classification is None else str(classification), window)
     names = [a.name for a in line.attributes]
     for a in line.attributes:
         if a.name in KEY_COLUMNS or names.count(a.name) > 1:

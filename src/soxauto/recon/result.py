@@ -17,13 +17,14 @@ import pyarrow as pa
 from ..period import Period
 from .classify import MovementResult
 from .fx import FxRate
+from .items import ITEM_SCHEMA, LineItems
 from .review import ReviewResult
-from .status import AUTO_CERTIFICATION, Status, exit_code
+from .status import Status, exit_code
 from .tagging import TaggingResult
 from .thresholds import ThresholdSet, ThresholdValue
 
-FORMAT_VERSION = 1
-PROOF_SCHEMA = pa.schema([("key", pa.string()), ("amount_lcy", pa.decimal128(38, 2)), ("material", pa.bool_())])
+FORMAT_VERSION = 2
+PROOF_SCHEMA = ITEM_SCHEMA  # a bridge's proof items: one row per key it claims (recon.items)
 
 
 def money(value: Decimal | None) -> str | None:
@@ -45,6 +46,22 @@ class Finding:
                 "amount_lcy": money(self.amount_lcy), "detail": list(self.detail)}
 
 
+def item_dicts(items: pa.Table) -> list[dict]:
+    """Proof items as JSON objects (amounts as decimal strings, dates ISO)."""
+    out = []
+    for r in items.to_pylist():
+        out.append({"key": r["key"], "amount_lcy": money(r["amount_lcy"]), "material": r["material"], "nature": r["nature"],
+                    "state": r["state"], "movement_lcy": money(r["movement_lcy"]), "cleared_lcy": money(r["cleared_lcy"]),
+                    "open_lcy": money(r["open_lcy"]), "first_cutoff": _iso(r["first_cutoff"]), "window_end": _iso(r["window_end"]),
+                    "age_days": r["age_days"], "disposition": r["disposition"], "disposition_id": r["disposition_id"],
+                    "disposition_period": r["disposition_period"]})
+    return out
+
+
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 @dataclass(frozen=True)
 class BridgeResult:
     """One bridge of one line: Σ delta of the key rows it claims, and those rows (its proof)."""
@@ -53,16 +70,21 @@ class BridgeResult:
     version: str
     description: str
     amount_lcy: Decimal
-    items: pa.Table = field(repr=False)  # PROOF_SCHEMA: key, amount_lcy, material
+    items: pa.Table = field(repr=False)  # ITEM_SCHEMA: one row per key it claims
     material_items: int = 0
+    nature: str = "exception"
 
     @property
     def item_count(self) -> int:
         return self.items.num_rows
 
-    def to_dict(self, fx: FxRate) -> dict:
-        return {"amount_lcy": money(self.amount_lcy), "amount_usd": money(fx.usd(self.amount_lcy)),
-                "items": self.item_count, "material_items": self.material_items, "version": self.version}
+    def to_dict(self, fx: FxRate | None, *, items: bool = False) -> dict:
+        out = {"nature": self.nature, "amount_lcy": money(self.amount_lcy),
+               "amount_usd": None if fx is None else money(fx.usd(self.amount_lcy)),
+               "item_count": self.item_count, "material_items": self.material_items, "version": self.version}
+        if items:
+            out["items"] = item_dicts(self.items)
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,12 +108,28 @@ class LineResult:
     unexplained_items: pa.Table = field(repr=False)
     thresholds: ThresholdSet | None = None
     status: Status = Status.ERROR
-    reason: str = ""
+    reasons: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     keys: int = 0
     gl_entries_in_period: int = 0
     control_report: str | None = None
     sql: tuple[str, ...] = field(default=(), repr=False)
+    unresolved_lcy: Decimal = Decimal("0.00")  # tie-out difference + Σ open amounts without a disposition
+    auto_certification: str | None = None  # ZERO_BALANCE | NO_ACTIVITY | NO_OPEN_ITEMS
+    reconciling: LineItems | None = field(default=None, repr=False)
+    journals: tuple[dict, ...] = ()  # proposed journal entries (bookings and adjust dispositions)
+    horizon: str | None = None  # H, ISO date
+    clearing_window_days: int | None = None
+    tv_rows: int = 0
+
+    @property
+    def reason(self) -> str:
+        """The first reason; for a line with none, its auto-certification code ('' for neither)."""
+        return self.reasons[0] if self.reasons else (self.auto_certification or "")
+
+    def usd(self, lcy: Decimal | None) -> Decimal | None:
+        """A USD figure of the line: null for a line in ERROR (it could not be computed)."""
+        return None if lcy is None or self.status is Status.ERROR else self.fx.usd(lcy)
 
     @property
     def variance_lcy(self) -> Decimal:
@@ -99,11 +137,27 @@ class LineResult:
 
     @property
     def variance_usd(self) -> Decimal | None:
-        return self.fx.usd(self.variance_lcy)
+        return self.usd(self.variance_lcy)
 
     @property
     def unexplained_usd(self) -> Decimal | None:
-        return self.fx.usd(self.unexplained_lcy)
+        return self.usd(self.unexplained_lcy)
+
+    @property
+    def unresolved_usd(self) -> Decimal | None:
+        return self.usd(self.unresolved_lcy)
+
+    @property
+    def resolved_lcy(self) -> Decimal:
+        return self.variance_lcy - self.unresolved_lcy
+
+    @property
+    def resolved_usd(self) -> Decimal | None:
+        return self.usd(self.resolved_lcy)
+
+    def count(self, **where) -> int:
+        items = self.reconciling.items if self.reconciling else ()
+        return sum(1 for i in items if all(getattr(i, k) == v for k, v in where.items()))
 
     @property
     def bridged_lcy(self) -> Decimal:
@@ -116,13 +170,23 @@ class LineResult:
 
     @property
     def auto_certified(self) -> bool:
-        return self.status is Status.RECONCILED and self.reason in AUTO_CERTIFICATION
+        return self.status is Status.RECONCILED and self.auto_certification is not None
 
     def bridge(self, bridge_id: str) -> BridgeResult:
         return next(b for b in self.bridges if b.id == bridge_id)
 
-    def to_dict(self) -> dict:
+    def items_summary(self) -> dict:
+        items = self.reconciling.items if self.reconciling else ()
+        states = {s: sum(1 for i in items if i.state == s) for s in ("cleared", "pending", "uncleared")}
+        open_items = [i for i in items if i.open != 0]
+        return {"items": len(items), "open": len(open_items), "resolved": sum(1 for i in open_items if i.disposition is not None),
+                "unresolved": sum(1 for i in open_items if i.disposition is None), **states,
+                "carried_dispositions": sum(1 for i in items if i.carried),
+                "suspended_dispositions": [d.to_dict() for d in (self.reconciling.suspended if self.reconciling else ())]}
+
+    def to_dict(self, *, items: bool = False) -> dict:
         th = self.thresholds
+        fx = None if self.status is Status.ERROR else self.fx
         return {
             "entity": self.entity, "country": self.country, "period": str(self.period), "line": self.line,
             "title": self.title, "currency": self.currency, "class": self.account_class,
@@ -130,14 +194,23 @@ class LineResult:
             "gl_amount": money(self.gl_amount), "tv_amount": money(self.tv_amount),
             "variance_lcy": money(self.variance_lcy), "variance_usd": money(self.variance_usd),
             "fx_rate": None if self.fx.rate is None else str(self.fx.rate),
-            "bridges": {b.id: b.to_dict(self.fx) for b in self.bridges},
+            "bridges": {b.id: b.to_dict(fx, items=items) for b in self.bridges},
             "unexplained_lcy": money(self.unexplained_lcy), "unexplained_usd": money(self.unexplained_usd),
             "unexplained_items": self.unexplained_items.num_rows,
+            **({"unexplained_item_list": item_dicts(self.unexplained_items)} if items else {}),
+            "unresolved_lcy": money(self.unresolved_lcy), "unresolved_usd": money(self.unresolved_usd),
+            "resolved_lcy": money(self.resolved_lcy), "resolved_usd": money(self.resolved_usd),
+            "tie_out_difference_lcy": money(self.tie_out_difference),
+            "horizon": self.horizon, "clearing_window_days": self.clearing_window_days,
+            "reconciling_items": self.items_summary(),
+            "proposed_journals": [dict(j, amount_lcy=money(j["amount_lcy"])) for j in self.journals],
+            "gl_entries_in_period": self.gl_entries_in_period, "tv_rows": self.tv_rows,
             "key_level": {"keys": self.keys, "gl_amount": money(self.key_gl_amount), "tv_amount": money(self.key_tv_amount),
                           "tie_out_difference": money(self.tie_out_difference)},
             "threshold": None if th is None else {"bucket_usd": str(th.bucket.value), "line_item_usd": str(th.line_item.value),
                                                   "contracts": th.to_dict()},
-            "status": self.status.value, "reason": self.reason, "auto_certified": self.auto_certified,
+            "status": self.status.value, "reasons": list(self.reasons), "reason": self.reason,
+            "auto_certified": self.auto_certified, "auto_certification": self.auto_certification,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -159,12 +232,17 @@ class EntityResult:
         """Σ |unexplained| over the entity's lines, in USD (reported against materiality)."""
         return self.fx.usd(sum((abs(ln.unexplained_lcy) for ln in self.lines), Decimal("0.00")))
 
+    @property
+    def unresolved_usd_total(self) -> Decimal | None:
+        """Σ |unresolved| over the entity's lines, in USD."""
+        return self.fx.usd(sum((abs(ln.unresolved_lcy) for ln in self.lines), Decimal("0.00")))
+
     def to_dict(self) -> dict:
         total = self.unexplained_usd_total
         cm = self.country_materiality
         return {
             "entity": self.company_id, "country": self.country, "currency": self.currency, "fx": self.fx.to_dict(),
-            "unexplained_usd_abs_total": money(total),
+            "unexplained_usd_abs_total": money(total), "unresolved_usd_abs_total": money(self.unresolved_usd_total),
             "country_materiality_usd": None if cm is None else str(cm.value),
             "country_materiality_contract": None if cm is None else cm.rule.source.contract,
             "above_country_materiality": None if total is None or cm is None else total >= cm.value,
@@ -248,7 +326,7 @@ class ReconResult:
     def count(self, status: Status) -> int:
         return sum(1 for ln in self.lines if ln.status is status)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, items: bool = False) -> dict:
         reports: dict[str, list] = {}
         for r in self.control_reports:
             reports.setdefault(r.id, []).append(r.to_dict())
@@ -256,6 +334,6 @@ class ReconResult:
             "format_version": FORMAT_VERSION, "period": str(self.period), "pack_version": self.pack_version,
             "summary": {s.value: self.count(s) for s in Status},
             "entities": [e.to_dict() for e in self.entities],
-            "lines": [ln.to_dict() for ln in self.lines],
+            "lines": [ln.to_dict(items=items) for ln in self.lines],
             "control_reports": reports,
         }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, Mapping, Sequence
 
@@ -33,10 +34,11 @@ from . import keyjoin as kj
 from .bridges import overlap_problems, overlap_query
 from .classify import EntityPeriod, MovementResult, classify_vouchers
 from .fx import FxRate, cents_at_least, closing_rate
+from .items import BOOKING, NO_HISTORY, TIMING, UNCLEARED, ItemHistory, LineItems, line_items, proposed_journals
 from .lines import CLASSIFIED_COLUMNS, FamilySpec, LineSpec, ReconPack, load_pack
-from .result import PROOF_SCHEMA, BridgeResult, ControlReport, EntityResult, Finding, LineResult, ReconResult
+from .result import BridgeResult, ControlReport, EntityResult, Finding, LineResult, ReconResult
 from .review import ReviewResult, review_lists
-from .status import Facts, decide
+from .status import Facts, Status, decide
 from .tagging import TaggingResult, tag_collections
 
 ZERO = Decimal("0.00")
@@ -75,12 +77,14 @@ def entities(engine: Engine, only: Sequence[str] = ()) -> list[EntityRef]:
 
 def reconcile(engine: Engine, extracts: Mapping[str, Any], period: Period, entity: EntityRef, *,
               pack: ReconPack | None = None, validations: Mapping[str, Any] | None = None,
-              lines: Sequence[str] = ()) -> EntityResult:
+              lines: Sequence[str] = (), history: ItemHistory | None = None, horizon: date | None = None) -> EntityResult:
     """Every line (or ``lines``) of ``pack`` for one entity. ``extracts`` maps an item id to its
-    ExtractResult or Arrow table; ``validations`` an item id to its ValidationResult."""
+    ExtractResult or Arrow table; ``validations`` an item id to its ValidationResult;
+    ``history`` what the run store says of last month's items and this period's dispositions.
+    The data horizon H is CR_06's bound parameter unless ``horizon`` is given."""
     pack = pack or load_pack()
     specs = [pack.line(i) for i in lines] if lines else list(pack.lines)
-    needed = sorted({"CR_03", "CR_04", "CR_05", *(s.tv.item for s in specs)})
+    needed = sorted({"CR_03", "CR_04", "CR_05", "CR_06", *(s.tv.item for s in specs)})
     missing = [i for i in needed if i not in extracts]
     if missing:
         raise UsageError(f"reconciling {entity.company_id} {period} needs the extract of {', '.join(missing)}")
@@ -91,12 +95,14 @@ def reconcile(engine: Engine, extracts: Mapping[str, Any], period: Period, entit
     tables = {i: extracts[i].scan() if hasattr(extracts[i], "scan") else extracts[i] for i in inputs}
     rates = tables["CR_05"]
     fx = closing_rate(rates if isinstance(rates, pa.Table) else rates.to_table(), entity.company_id)
+    horizon = horizon or _horizon(extracts["CR_06"], period)
     names: list[str] = []
     try:
         registered = {i: _register(engine, names, i, entity, period, t) for i, t in tables.items()}
         found = analyses(engine, pack, registered, period, entity, names,
                          classify=any(s.gl_classification for s in specs), everything=full)
-        results = tuple(_line(engine, pack, s, registered, period, entity, fx, validations or {}, found) for s in specs)
+        context = LineContext(period, entity, fx, validations or {}, found, horizon, history or NO_HISTORY)
+        results = tuple(_line(engine, pack, s, registered, context) for s in specs)
     finally:
         for name in names:
             engine.unregister(name)
@@ -131,14 +137,38 @@ def _register(engine: Engine, names: list[str], item: str, entity: EntityRef, pe
     return engine.register(name, table)
 
 
-def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, period: Period, entity: EntityRef,
-          fx: FxRate, validations, found: Analyses) -> LineResult:
+@dataclass(frozen=True)
+class LineContext:
+    """What every line of one entity's reconciliation shares."""
+
+    period: Period
+    entity: EntityRef
+    fx: FxRate
+    validations: Mapping[str, Any]
+    found: Analyses
+    horizon: date
+    history: ItemHistory
+
+
+def _horizon(cr06, period: Period) -> date:
+    """H as CR_06 was extracted with it (its bound parameter): never the clock, never guessed."""
+    value = (getattr(cr06, "parameters", None) or {}).get("horizon")
+    if value is None:
+        raise UsageError(f"reconciling {period} needs the data horizon H: the CR_06 extract carries it as its 'horizon' "
+                         "parameter (pass horizon= when giving CR_06 as a bare table)")
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, ctx: LineContext) -> LineResult:
+    period, entity, fx, found = ctx.period, ctx.entity, ctx.fx, ctx.found
     family = pack.family(spec)
     th = pack.thresholds.for_line(entity.country, spec.id, spec.gl_accounts)
     material = fx.lcy(th.line_item.value)
+    material_lcy = None if material is None else cents_at_least(material)
+    clearing_bridges = [r.id for r in family.rules if r.nature in (TIMING, BOOKING)]
     params = {"gl_accounts": list(spec.gl_accounts), "cutoff": period.cutoff, "period_start": period.start,
-              "material_lcy": None if material is None else cents_at_least(material)}
-    cr03, cr04, tv = tables["CR_03"], tables["CR_04"], tables[spec.tv.item]
+              "material_lcy": material_lcy, "clearing_bridges": clearing_bridges}
+    cr03, cr04, cr06, tv = tables["CR_03"], tables["CR_04"], tables["CR_06"], tables[spec.tv.item]
     sqls: list[str] = []
 
     def run(query: exp.Expression) -> pa.Table:
@@ -154,6 +184,8 @@ def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, period: Perio
         totals = run(kj.totals_query(keys_table)).to_pylist()
         overlaps = sum(int(r["overlaps"] or 0) for r in totals)
         overlap_rows = run(overlap_query(keys_table, family.rules)).to_pylist() if overlaps else []
+        claimed = [r for r in totals if r["bridge"] in clearing_bridges and r["nonzero_keys"]]
+        clearing = run(kj.clearing_query(spec, cr06, keys_table)).to_pylist() if claimed else []
     finally:
         engine.unregister(name)
     gl_amount, tv_amount = _dec(bal["gl_amount"]), _dec(bal["tv_amount"])
@@ -161,43 +193,67 @@ def _line(engine: Engine, pack: ReconPack, spec: LineSpec, tables, period: Perio
     key_t = sum((_dec(r["t"]) for r in totals), ZERO)
     unclaimed = next((r for r in totals if r["bridge"] is None), None)
     # The tie-out differences are not hidden in a bridge: they stay in the unexplained rest.
-    unexplained = (_dec(unclaimed["delta"]) if unclaimed else ZERO) + (gl_amount - key_g) - (tv_amount - key_t)
-    findings = _findings(spec, family, bal, gl_amount, tv_amount, key_g, key_t, overlaps, overlap_rows, fx, validations,
+    tie_outs = (gl_amount - key_g) - (tv_amount - key_t)
+    unexplained = (_dec(unclaimed["delta"]) if unclaimed else ZERO) + tie_outs
+    rows = keys.select(["item_key", "bridge", "is_manual", "delta", "material"])
+    rows = rows.filter(pc.not_equal(rows.column("delta"), pa.scalar(0, rows.schema.field("delta").type))).to_pylist()
+    items = line_items(spec.id, rows, {r.id: r.nature for r in family.rules}, clearing, cutoff=period.cutoff,
+                       horizon=ctx.horizon, window_days=spec.clearing_window_days, history=ctx.history)
+    findings = _findings(spec, family, bal, gl_amount, tv_amount, key_g, key_t, overlaps, overlap_rows, fx, ctx.validations,
                          lambda: run(kj.tie_out_query(spec, cr03, cr04)).to_pylist())
     if spec.gl_classification and found.movements is not None:
         findings.extend(_unclassified(spec, found.movements))
+    findings.extend(_item_findings(items, pack.max_age_days, family))
     failed = tuple(d["test"] for f in findings if f.code == "INPUT_TEST_FAILED" for d in f.detail)
-    status, reason = decide(Facts(fx, failed, overlaps, gl_amount, tv_amount, unexplained,
-                                  sum(int(r["nonzero_keys"] or 0) for r in totals), int(bal["gl_entries_in_period"]), th.bucket.value))
+    unresolved = tie_outs + items.unresolved_lcy()
+    open_unresolved = items.open_unresolved
+    decision = decide(Facts(
+        fx, failed, overlaps, gl_amount, tv_amount, unresolved,
+        material_unresolved=0 if material_lcy is None else sum(1 for i in open_unresolved if abs(i.open) >= material_lcy),
+        open_items=sum(1 for i in items.items if i.open != 0), pending_items=sum(1 for i in items.items if i.state == "pending"),
+        findings=len(findings), gl_entries_in_period=int(bal["gl_entries_in_period"]), tv_rows=int(bal["tv_rows"]),
+        bucket_usd=th.bucket.value))
+    journals = proposed_journals(items, {r.id: r.journal.to_dict() for r in family.rules if r.journal is not None})
     return LineResult(
         entity.company_id, entity.country, period, spec.id, spec.title, entity.currency, spec.account_class,
         spec.gl_accounts, spec.tv.item, gl_amount, tv_amount, key_g, key_t, fx,
-        _bridges(family, keys, totals), unexplained, _proof(keys, None), th, status, reason, tuple(findings),
-        keys.num_rows, int(bal["gl_entries_in_period"]), spec.control_report, tuple(sqls))
+        _bridges(family, totals, items), unexplained, items.table("UNEXPLAINED"), th, decision.status, decision.reasons,
+        tuple(findings), keys.num_rows, int(bal["gl_entries_in_period"]), spec.control_report, tuple(sqls),
+        unresolved, decision.auto_certification, items, tuple(journals), ctx.horizon.isoformat(), spec.clearing_window_days,
+        int(bal["tv_rows"]))
+
+
+def _item_findings(items: LineItems, max_age_days: int, family: FamilySpec) -> list[Finding]:
+    """BOOKING_OVERDUE: booking items whose booking has not come within the window;
+    STALE_ITEM: items (but cleared ones) older than the pack's max_age_days."""
+    out = []
+    overdue = [i for i in items.items if i.nature == BOOKING and i.state == UNCLEARED]
+    if overdue:
+        total = sum((i.amount - i.cleared for i in overdue), ZERO)
+        out.append(Finding("BOOKING_OVERDUE", "warn",
+                           f"{len(overdue)} booking item(s) not booked within the clearing window, {total} not yet booked",
+                           total, tuple({"key": i.key, "bridge": i.bridge, "amount_lcy": str(i.amount), "not_booked_lcy": str(i.amount - i.cleared),
+                                         "window_end": i.window_end.isoformat()} for i in overdue[:FINDING_ROWS])))
+    stale = [i for i in items.items if i.age_days is not None and i.age_days > max_age_days and i.state != "cleared"]
+    if stale:
+        total = sum((i.amount for i in stale), ZERO)
+        out.append(Finding("STALE_ITEM", "warn", f"{len(stale)} item(s) older than {max_age_days} days and not cleared, {total} in all",
+                           total, tuple({"key": i.key, "bridge": i.bridge, "amount_lcy": str(i.amount), "age_days": i.age_days,
+                                         "first_cutoff": i.first_cutoff.isoformat()} for i in stale[:FINDING_ROWS])))
+    return out
 
 
 def _dec(value) -> Decimal:
     return ZERO if value is None else Decimal(value)
 
 
-def _proof(keys: pa.Table, bridge: str | None) -> pa.Table:
-    """The key rows a bridge claims (``None``: the unclaimed rows with a delta), as proof items."""
-    if bridge is None:
-        mask = pc.and_(pc.is_null(keys.column("bridge")), pc.not_equal(keys.column("delta"), pa.scalar(0, keys.schema.field("delta").type)))
-    else:
-        mask = pc.fill_null(pc.equal(keys.column("bridge"), bridge), False)
-    rows = keys.filter(mask)
-    return pa.table([rows.column("item_key").cast(pa.string()), rows.column("delta").cast(PROOF_SCHEMA.field("amount_lcy").type),
-                     rows.column("material")], schema=PROOF_SCHEMA)
-
-
-def _bridges(family: FamilySpec, keys: pa.Table, totals: list[dict]) -> tuple[BridgeResult, ...]:
+def _bridges(family: FamilySpec, totals: list[dict], items: LineItems) -> tuple[BridgeResult, ...]:
     by_id = {r["bridge"]: r for r in totals if r["bridge"] is not None}
     out = []
     for rule in family.rules:
         row = by_id.get(rule.id, {})
-        out.append(BridgeResult(rule.id, rule.version, rule.description, _dec(row.get("delta")), _proof(keys, rule.id),
-                                int(row.get("material_items") or 0)))
+        out.append(BridgeResult(rule.id, rule.version, rule.description, _dec(row.get("delta")), items.table(rule.id),
+                                int(row.get("material_items") or 0), rule.nature))
     return tuple(out)
 
 
@@ -205,7 +261,7 @@ def _findings(spec, family, bal, gl_amount, tv_amount, key_g, key_t, overlaps, o
     out: list[Finding] = []
     if not fx.ok:
         out.append(Finding(str(fx.problem), "error", fx.detail))
-    for item in ("CR_03", "CR_04", "CR_05", spec.tv.item):
+    for item in ("CR_03", "CR_04", "CR_05", "CR_06", spec.tv.item):
         v = validations.get(item)
         for r in v.results if v is not None else ():
             if r.outcome.value == "passed":
@@ -269,16 +325,17 @@ def run_period(engine: Engine, catalog: Catalog, period: Period, scope: Sequence
                pack: ReconPack | None = None, history=None, on_step: Step | None = None) -> ReconResult:
     """Extract, test and reconcile every entity of ``scope``. ``on_step(stage, entity, seconds)``
     is called after each stage (``extract``, ``validate``, ``reconcile``) of each entity."""
-    from ..extract import extract
+    from ..extract import extract, time_bounds
     from ..validation import validate
 
     pack = pack or load_pack(catalog.pack, catalog)
     out = []
     for ent in scope:
         t0 = time.perf_counter()
-        extracts = {i: extract(engine, catalog.item(i), period, ent.company_id) for i in pack.items}
+        bounds = time_bounds(engine, pack, period, ent.company_id, [catalog.item(i) for i in pack.items])  # once per entity
+        extracts = {i: extract(engine, catalog.item(i), period, ent.company_id, bounds) for i in pack.items}
         others = sorted({o for i in pack.items for o in catalog.item(i).compared_with} - set(extracts))
-        extra = {o: extract(engine, catalog.item(o), period, ent.company_id) for o in others}
+        extra = {o: extract(engine, catalog.item(o), period, ent.company_id, bounds) for o in others}
         t1 = time.perf_counter()
         _step(on_step, "extract", ent.company_id, t1 - t0)
         validations = {i: validate(engine, x, others={**extracts, **extra}, history=history) for i, x in extracts.items()}

@@ -203,6 +203,30 @@ def tie_out(rule: RuleSpec, dataset: exp.Table, source: exp.Subquery | None = No
     return comparison_query(left, right, by, by, list(measures))
 
 
+def running_tie_out(rule: RuleSpec, dataset: exp.Table):
+    """The source as at each date it lists (a balance at each month-end) against the extract's
+    running total: for each such date D and group, the measures over the extract's rows with
+    ``through`` <= D. The source query returns the ``by`` columns, the date under the name of
+    the ``through`` column, and the measures; the extract side is summed at exactly the dates
+    the source lists, so a date the source lacks is not compared, and a group the source lacks
+    at a listed date counts as zero and fails."""
+    by, through = list(rule.get("by") or []), rule.get("through")
+    measures = dict(rule.get("measures"))
+    at = "_at"
+    dates = exp.select(exp.alias_(exp.column(through), at)).distinct().from_(source_query(rule, "src"))
+    left = (
+        exp.select(exp.alias_(exp.column(at, table="d"), through), *[exp.column(c, table="x") for c in by],
+                   *[exp.alias_(parse(text), name) for name, text in measures.items()])
+        .from_(dates.subquery("d"))
+        .join(exp.alias_(dataset.copy(), "x"),
+              on=exp.LTE(this=exp.column(through, table="x"), expression=exp.column(at, table="d")))
+        .group_by(exp.column(at, table="d"), *[exp.column(c, table="x") for c in by])
+    )
+    right = exp.select(*(by + [through] + list(measures))).from_(source_query(rule, "src"))
+    keys = by + [through]
+    return comparison_query(left, right, keys, keys, list(measures))
+
+
 def cross_source(rule: RuleSpec, dataset: exp.Table, other: exp.Table):
     by = list(rule.get("by") or [])
     other_by = list(rule.get("other_by") or by)

@@ -59,6 +59,10 @@ class Plan:
                 totals, self.samples[r.id] = c.cross_source(r, self.dataset, exp.to_table(dataset_name(r.get("other"))))
             names = list(r.get("measures"))
             return c.part(i, totals, ["failing"] + [f"{side}_{n}" for n in names for side in ("left", "right")])
+        if r.kind == "running_tie_out":
+            totals, self.samples[r.id] = c.running_tie_out(r, self.dataset)
+            names = list(r.get("measures"))
+            return c.part(i, totals, ["failing"] + [f"{side}_{n}" for n in names for side in ("left", "right")])
         if r.kind == "witness":
             totals, self.samples[r.id] = c.witness_queries(r, self.item, self.dataset, self._source(r, "w"))
             return c.part(i, totals, ["witnesses", "failing"])

@@ -152,7 +152,7 @@ class _Run:
             return self._row_level(i, rule, answers)
         handler: Callable = {
             "unique": self._unique, "freshness": self._freshness, "first_digit": self._first_digit,
-            "source_tie_out": self._compare, "cross_source": self._cross_source, "witness": self._witness,
+            "source_tie_out": self._compare, "running_tie_out": self._compare, "cross_source": self._cross_source, "witness": self._witness,
             "referential": self._referential,
             "output_contract": self._output_contract, "history": self._history,
         }[kind]

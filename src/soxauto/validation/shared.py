@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pyarrow as pa
 from sqlglot import exp
 
-from ..catalog.model import ItemSpec
+from ..catalog.model import TIME_BOUNDS, ItemSpec
 from ..engines.base import Engine
 from ..engines.render import referenced_parameters
 from ..errors import SoxautoError
@@ -147,7 +147,9 @@ class SharedScans:
         if rule.kind not in SOURCED or not rule.get("sql"):
             return None
         query = c.parse(rule.get("sql"))
-        if not batchable(query):
+        if not batchable(query) or any(p.name in TIME_BOUNDS for p in query.find_all(exp.Placeholder)):
+            # The horizon is the entity's own: one batch per entity, each evaluated for every
+            # entity, would cost more than the per-entity query it replaces.
             return None
         # A query with parameters in its projections keeps a group of its own, so that every
         # member of a group reads exactly the parameters of the common FROM/WHERE.

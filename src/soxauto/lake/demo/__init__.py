@@ -2,6 +2,7 @@
 
 Modules: ``world`` (entities, calendar, random streams, amounts, lags), ``orders``,
 ``logistics``, ``market``, ``vouchers``, ``customers`` (operations and their postings),
-``ledger`` (G/L entries and shared posting patterns), ``truth`` (expected reconciliation
-results), ``write`` (Arrow/Parquet), ``entity`` (one entity end to end).
+``ledger`` (G/L entries and shared posting patterns), ``story`` (the discrepancies injected on
+purpose), ``truth`` (expected reconciliation results, items, states and statuses), ``write``
+(Arrow/Parquet), ``entity`` (one entity end to end).
 """

@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 
 from . import write as w
-from .ledger import Ledger, TVRows, manual_journals, month_days, people
-from .world import Entity, Month, Plan, benford_cents, count_for, injections, lag_days, rng
+from . import story
+from .ledger import Ledger, TVRows, manual_journals, month_days, people, post_corrected, story_stream
+from .world import Entity, Month, Plan, benford_cents, count_for, few, rng
 
 GROUPS_NG = ("B2B-NG-NAT", "B2C-NG-NAT", "NTR-NG-NAT", "B2B-NG-INT", "EMP-NAT", "LOAN-REC-NAT", "INTERCO")
 GROUPS = ("NATIONAL", "NAT", "EXPORT", "EMP-NAT", "EXCB2B-NAT", "INTERCO")
@@ -29,6 +30,8 @@ def groups(e: Entity) -> tuple[str, ...]:
 
 
 def account(group: str) -> str:
+    if group == "INTERCO":
+        return "13020"  # intercompany receivables: reconciled by the group's IC process, not C-PG-1
     if group.startswith(("B2B", "EXCB2B", "EXPORT")):
         return "13003"
     if group.startswith(("B2C", "NAT")):
@@ -149,33 +152,32 @@ def tables(plan: Plan, e: Entity, lg: Ledgers) -> dict[str, pa.Table]:
 
 
 def post_receivables(led: Ledger, e: Entity, lg: Ledgers) -> None:
-    """Each customer document's G/L side, lagged; plus adjustments and manual journals."""
-    r = rng(led.plan, e, 17)
+    """Each customer document's G/L side, posted with it (NAV posts the customer ledger entry and
+    its G/L entry in one transaction); plus adjustments on the G/L only and manual journals."""
     g = groups(e)
-    nd = len(lg.doc_day)
-    pday = lg.doc_day + lag_days(r, nd)
     docs = document_no(e, lg)
     kind = lg.doc_payment.astype(np.int64)
-    led.post("CUSTOMER_AR", lg.doc_customer, lg.doc_amount, pday, event_day=lg.doc_day,
+    led.post("CUSTOMER_AR", lg.doc_customer, lg.doc_amount, lg.doc_day,
              gl_account_no=w.pick([account(x) for x in g], lg.doc_group), document_no=docs,
              document_type=w.pick(("Invoice", "Payment"), kind), external_document_no=docs,
              description=w.join(w.pick(("Invoice ", "Payment "), kind), docs), source_type="Customer",
              source_no=customer_no(e, lg.doc_customer), bal_account_type=w.pick(("G/L Account", "Bank Account"), kind),
              bal_account_no=w.pick(("70100", e.country + "-BNK-001"), kind), source_code="SALES",
              busline_code=w.pick(BUSLINES, lg.doc_busline))
-    # AMOUNT_DIFFERENCE: balance adjustments posted on the G/L only, for customers with open invoices
+    # AMOUNT_DIFFERENCE: balance adjustments posted on the G/L only, for customers with open
+    # invoices, 1-5% of an invoice; found and reversed later
+    r = story_stream(led, "CUSTOMER_AR", story.MISPOSTING)
     interco = len(g) - 1
-    for m in led.plan.requested:
+    for m in led.plan.months:
         cand = np.nonzero(~lg.doc_payment & (lg.doc_day >= m.start) & (lg.doc_day <= m.cutoff)
                           & (lg.doc_group != interco))[0]
-        k = min(len(cand), injections(r, led.plan, e))
+        k = min(len(cand), few(r, led.plan, e, story.RATES["customer_adjustment"]))
         chosen = np.sort(r.choice(cand, size=k, replace=False))
         day = lg.doc_day[chosen] + r.integers(0, m.cutoff - lg.doc_day[chosen] + 1)
-        amt = np.maximum(lg.doc_amount[chosen] // r.integers(10, 50, k), 1) * r.choice([-1, 1], k)
-        led.post("CUSTOMER_AR", lg.doc_customer[chosen], amt, day, user=people(r, k),
-                 gl_account_no=w.pick([account(x) for x in g], lg.doc_group[chosen]),
-                 document_no=w.ids("GJ-ADJ-", day, 6), description="Customer balance adjustment",
-                 source_type="Customer", source_no=customer_no(e, lg.doc_customer[chosen]),
-                 bal_account_type="G/L Account", bal_account_no="70100", source_code="GENJNL")
-    manual_journals(led, r, "CUSTOMER_AR", ("13003", "13004", "13009"), "receivable")
-
+        amt = np.maximum(lg.doc_amount[chosen] * r.integers(1, 6, k) // 100, 1) * r.choice([-1, 1], k)
+        post_corrected(led, r, "CUSTOMER_AR", lg.doc_customer[chosen], amt, day, "Customer balance adjustment",
+                       user=people(r, k), gl_account_no=w.pick([account(x) for x in g], lg.doc_group[chosen]),
+                       document_no=w.ids("GJ-ADJ-", day, 6), source_type="Customer",
+                       source_no=customer_no(e, lg.doc_customer[chosen]), bal_account_type="G/L Account",
+                       bal_account_no="70100", source_code="GENJNL")
+    manual_journals(led, "CUSTOMER_AR", ("13003", "13004", "13009"), "receivable")

@@ -24,6 +24,18 @@ from .world import Month, date_of
 NAMES = ("fanout_duplicate", "null_critical", "gl_tie_out", "jdash_mismatch", "stale_refresh", "voucher_recompute")
 TV_USES = ("refund", "store_credit", "apology_v2", "jforce", "jpay_store_credit")
 TIE_OUT_ACCOUNT, TIE_OUT_LINE, TIE_OUT_CENTS = "13005", "PACKAGES", 100_000  # an asset line: +1,000.00 LCY
+ALL_LINES = ("CUSTOMER_AR", "COLLECTIONS", "VOUCHERS", "PREPAYMENTS", "MPL_REFUNDS", "PACKAGES", "SC_ACCRUED")
+# defect -> (the error-severity test it makes fail, the lines that read that test's extract and
+# so are in ERROR: CR_04 is read by every line of the entity, IPE_07 by CUSTOMER_AR, IPE_08 by
+# VOUCHERS, JDASH by none)
+FAILS = {
+    "fanout_duplicate": ("IPE_07.key", ("CUSTOMER_AR",)),
+    "null_critical": ("IPE_07.not_null", ("CUSTOMER_AR",)),
+    "gl_tie_out": ("CR_04.tie_out", ALL_LINES),
+    "jdash_mismatch": ("JDASH.agrees_with_bob", ()),
+    "stale_refresh": ("CR_04.freshness", ALL_LINES),
+    "voucher_recompute": ("IPE_08.remaining", ("VOUCHERS",)),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,9 @@ def inject(names, tables: dict[str, pa.Table], month: Month, company_id: str, tr
     defects = []
     for name in names:
         tables, truth, d = _INJECT[name](tables, month, company_id, truth)
+        test, lines = FAILS[name]
+        truth = [replace(t, failed_tests=t.failed_tests + (test,))
+                 if (t.period, t.company_id) == (str(month.period), company_id) and t.line in lines else t for t in truth]
         defects.append(d)
     return tables, truth, defects
 
@@ -123,7 +138,8 @@ def _gl_tie_out(tables, month, company_id, truth):
     tables = dict(tables, **{"nav.gl_balances": _balances(tables, month, TIE_OUT_ACCOUNT, bump)})
     # The balance no longer ties to its entries: the line's GL amount moves and the difference
     # stays unexplained (the key level is computed from the entries, which are unchanged).
-    truth = [replace(t, gl_amount=t.gl_amount + TIE_OUT_CENTS, unexplained=t.unexplained + TIE_OUT_CENTS)
+    truth = [replace(t, gl_amount=t.gl_amount + TIE_OUT_CENTS, unexplained=t.unexplained + TIE_OUT_CENTS,
+                     tie_out=t.tie_out + TIE_OUT_CENTS)
              if (t.period, t.company_id, t.line) == (str(month.period), company_id, TIE_OUT_LINE) else t for t in truth]
     return tables, truth, Defect("gl_tie_out", company_id, str(month.period), "nav.gl_balances",
                                  {"gl_account_no": TIE_OUT_ACCOUNT}, "balance raised by 1,000.00 without an entry")

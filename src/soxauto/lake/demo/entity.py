@@ -10,7 +10,7 @@ import pyarrow as pa
 from . import customers, logistics, market, orders, vouchers
 from . import write as w
 from .ledger import ACCOUNTS, LINE_NAMES, LINES, Ledger
-from .truth import LineTruth, line_truth
+from .truth import LineTruth, Runs, line_truth
 from .world import DAY, Entity, Plan, fx_rates
 
 HOUR = 3600
@@ -34,12 +34,17 @@ def build(plan: Plan, e: Entity) -> tuple[dict[str, pa.Table], list[LineTruth]]:
     customers.post_receivables(led, e, lg)
     gl, posted = led.finish()
     interco = len(customers.groups(e)) - 1
+    closing = {(y, mo): int(rate * 1_000_000) for y, mo, kind, rate in fx_rates(e, plan.months) if kind == "Closing"}
+    runs = {line: Runs.none() for line in LINE_NAMES}  # the first requested period has no history
     truth = []
     for m in plan.requested:
         balances = posted.balances(m)
         for line in LINE_NAMES:
             tv = lg.tv(m, interco) if line == "CUSTOMER_AR" else vc.tv(m) if line == "VOUCHERS" else sources[line].tv(m)
-            lt = line_truth(line, posted.of(line), tv, m, e.company_id, e.currency)
+            lt, runs[line] = line_truth(line, posted.of(line), tv, m, e.company_id, e.currency, country=e.country,
+                                        rate_micros=closing[(m.period.year, m.period.month)],
+                                        horizon=plan.horizon - 1, runs=runs[line],
+                                        names=lambda k, line=line: key_names(e, line, k))
             accounts, liability, _ = LINES[line]
             balance = sum(int(balances[i]) for i, a in enumerate(ACCOUNTS) if a[0] in accounts)
             if lt.gl_amount != (-balance if liability else balance):  # the key level must tie to CR_04
@@ -62,6 +67,14 @@ def build(plan: Plan, e: Entity) -> tuple[dict[str, pa.Table], list[LineTruth]]:
         "jdash.voucher_usage": vouchers.usage_table(plan, e, vc, o.created),
     }
     return tables, truth
+
+
+def key_names(e: Entity, line: str, keys: np.ndarray) -> list[str]:
+    """The key strings the product shows for the line's operational indexes."""
+    ids = {"CUSTOMER_AR": customers.customer_no, "COLLECTIONS": logistics.transaction_id,
+           "VOUCHERS": vouchers.voucher_id, "PREPAYMENTS": orders.item_id, "MPL_REFUNDS": orders.item_id,
+           "PACKAGES": logistics.package_id, "SC_ACCRUED": market.seller_tx_id}[line]
+    return ids(e, np.maximum(keys, 0)).to_pylist()
 
 
 def companies(e: Entity) -> pa.Table:
@@ -87,7 +100,9 @@ RECONCILED = tuple(a for lines in LINES.values() for a in lines[0])
 
 
 def gl_balances(plan: Plan, e: Entity, posted) -> pa.Table:
-    """Balance of each reconciled account at each requested month-end; refreshed the next day, 03:00."""
+    """Balance of each reconciled account at each requested month-end, refreshed the next day at
+    03:00; the latest month-end's rows were refreshed again on the extraction day (the day before
+    ``plan.horizon``), so the data horizon H (the latest refreshed_at) is that day."""
     index = [i for i, a in enumerate(ACCOUNTS) if a[0] in RECONCILED]
     closing, account, balance = [], [], []
     for m in plan.requested:
@@ -98,9 +113,10 @@ def gl_balances(plan: Plan, e: Entity, posted) -> pa.Table:
             balance.append(int(b[i]))
     n = len(closing)
     closing_arr = np.array(closing, dtype=np.int64)
+    refreshed = np.where(closing_arr == plan.requested[-1].cutoff, plan.horizon - 1, closing_arr + 1)
     return w.table("nav.gl_balances", n, dict(
         company_id=e.company_id, closing_date=closing_arr, gl_account_no=pa.array(account), currency=e.currency,
-        balance_lcy=np.array(balance, dtype=np.int64), refreshed_at=(closing_arr + 1) * DAY + 3 * HOUR))
+        balance_lcy=np.array(balance, dtype=np.int64), refreshed_at=refreshed * DAY + 3 * HOUR))
 
 
 def bank_accounts(e: Entity) -> pa.Table:

@@ -15,8 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import story
 from . import write as w
-from .world import INTEGRATION_USER, NEVER, PEOPLE, Entity, Month, Plan, benford_cents, day_of_ts, injections, lag_days
+from .world import (INTEGRATION_USER, NEVER, PEOPLE, Entity, Month, Plan, benford_cents, day_of_ts, few, lag_days,
+                    month_end)
 
 # line -> (GL accounts, liability?, bridge family)
 LINES: dict[str, tuple[tuple[str, ...], bool, str]] = {
@@ -36,17 +38,20 @@ ACCOUNTS = (
     ("13004", "Trade receivables B2C customers", "asset"),
     ("13005", "Packages delivered not yet reconciled", "asset"),
     ("13009", "Other customer receivables", "asset"),
+    ("13020", "Intercompany receivables", "asset"),
     ("13011", "Collections in transit - delivery partners", "asset"),
     ("13012", "Collections in transit - payment providers", "asset"),
     ("18304", "Marketplace seller revenue accrued", "asset"),
     ("18317", "Marketplace refund liability", "liability"),
     ("18350", "Customer prepayments", "liability"),
     ("18412", "Store credit vouchers", "liability"),
+    ("18415", "Customer cash refunds clearing", "liability"),
     ("51100", "Bank - main operating account", "asset"),
     ("60950", "Vouchers and marketing expense", "expense"),
     ("70100", "Sales of goods", "income"),
     ("70500", "Marketplace commission revenue", "income"),
     ("40100", "Marketplace sellers payable", "liability"),
+    ("79100", "Breakage income - expired vouchers", "income"),
 )
 GL_COLUMNS = ("document_no", "document_type", "external_document_no", "gl_account_no", "description",
               "bal_account_type", "bal_account_no", "voucher_no", "source_type", "source_no", "user_id",
@@ -65,7 +70,10 @@ class Posted:
     account: np.ndarray  # index into ACCOUNTS
 
     def of(self, line: str) -> "Posted":
-        sel = self.line == LINE_NAMES.index(line)
+        """The line's entries on the line's accounts (intercompany documents of CUSTOMER_AR post
+        to 13020, outside the line)."""
+        accounts = [i for i, a in enumerate(ACCOUNTS) if a[0] in LINES[line][0]]
+        sel = (self.line == LINE_NAMES.index(line)) & np.isin(self.account, accounts)
         return Posted(*(a[sel] for a in (self.line, self.key, self.amount, self.day, self.integration, self.account)))
 
     def balances(self, m: Month) -> np.ndarray:
@@ -188,31 +196,43 @@ class TVRows:
 
 
 def post_open_close(led: Ledger, r: np.random.Generator, line: str, oc: OpenClose, sign: int,
-                    opening: dict[str, Any], closing: dict[str, Any], lost_close: float = 0.002) -> None:
-    """Post ``sign * booked`` when a key opens and the reverse when it closes, each after its
-    own lag. A few closing postings are never made (they stay on the ledger as NOT_IN_TV once
-    the key has left the report). Amount differences are injected on the booked amount."""
+                    opening: dict[str, Any], closing: dict[str, Any]) -> None:
+    """Post ``sign * booked`` when a key opens and the reverse when it closes, each after the
+    integration's lag. Month-end cut-off: the openings of a month are all posted in it (the close
+    runs the pending batches with the month's last day as posting date); closings cross the
+    cutoff as they come. The story (``story.disturb``) adds amount errors, late openings and late
+    closings."""
     keys = np.nonzero(oc.eligible & (oc.open_ts != NEVER))[0]
     n = len(keys)
-    open_day = day_of_ts(oc.open_ts[keys]) + lag_days(r, n)
+    open_event = day_of_ts(oc.open_ts[keys])
+    open_day = np.minimum(open_event + lag_days(r, n), month_end(open_event))
+    close_event = day_of_ts(oc.close_ts[keys])
+    close_day = np.where(close_event != NEVER, close_event + lag_days(r, n), NEVER)
     booked = oc.amount[keys].copy()
-    for m in led.plan.requested:
-        cand = np.nonzero((oc.open_ts[keys] >= m.s_ts) & (oc.open_ts[keys] < m.n_ts)
-                          & (oc.close_ts[keys] >= m.n_ts) & (open_day <= m.cutoff))[0]
-        k = min(len(cand), injections(r, led.plan, led.entity))
-        chosen = r.choice(cand, size=k, replace=False) if k else cand[:0]
-        diff = np.maximum(booked[chosen] // r.integers(5, 40, k), 1) * r.choice([-1, 1], k)
-        booked[chosen] += diff
+    story.disturb(led.plan, led.entity, LINE_NAMES.index(line), open_event, open_day, close_event, close_day, booked)
     tag = LINE_TAGS[line]
-    led.post(line, keys, sign * booked, open_day, event_day=day_of_ts(oc.open_ts[keys]),
+    led.post(line, keys, sign * booked, open_day, event_day=open_event,
              document_no=batch_doc(tag + "O", open_day), **_at(opening, keys))
-    closed = keys[oc.close_ts[keys] != NEVER]
-    pos = np.searchsorted(keys, closed)
-    kept = r.random(len(closed)) >= lost_close
-    close_event = day_of_ts(oc.close_ts[closed])
-    close_day = close_event + lag_days(r, len(closed))
-    led.post(line, closed, np.where(kept, -sign * booked[pos], 0), close_day, event_day=close_event,
-             document_no=batch_doc(tag + "C", close_day), **_at(closing, closed))
+    posted = np.nonzero(close_day != NEVER)[0]
+    closed = keys[posted]
+    led.post(line, closed, -sign * booked[posted], close_day[posted], event_day=close_event[posted],
+             document_no=batch_doc(tag + "C", close_day[posted]), **_at(closing, closed))
+
+
+def story_stream(led: Ledger, line: str, purpose: int) -> np.random.Generator:
+    return story.stream(led.plan, led.entity, LINE_NAMES.index(line), purpose)
+
+
+def post_corrected(led: Ledger, r: np.random.Generator, line: str, key: np.ndarray, amount: np.ndarray,
+                   day: np.ndarray, description: str | pa.Array, **cols: Any) -> None:
+    """A wrong posting and its correction: the same key and account, reversed by a person 10-75
+    days later (``Correction: ...``); a correction on or after the extraction day has not happened."""
+    led.post(line, key, amount, day, description=description, **cols)
+    fix = story.correction_days(r, day)
+    text = w.join("Correction: ", description) if isinstance(description, pa.Array) else "Correction: " + description
+    cols = {k: v for k, v in cols.items() if k not in ("document_no", "source_code", "document_type", "user")}
+    led.post(line, key, -np.asarray(amount), fix, event_day=fix, user=people(r, len(fix)), description=text,
+             document_no=w.ids("GJ-COR-", yyyymmdd(fix), 8), source_code="GENJNL", **cols)
 
 
 def _at(cols: dict[str, Any], index: np.ndarray) -> dict[str, Any]:
@@ -221,17 +241,23 @@ def _at(cols: dict[str, Any], index: np.ndarray) -> dict[str, Any]:
     return {k: (v.take(sel) if isinstance(v, pa.Array) else v) for k, v in cols.items()}
 
 
-def manual_journals(led: Ledger, r: np.random.Generator, line: str, accounts: tuple[str, ...], what: str) -> None:
-    """Journals posted by hand on the line's accounts without any key: MANUAL_ADJUSTMENT."""
+def manual_journals(led: Ledger, line: str, accounts: tuple[str, ...], what: str) -> None:
+    """Month-end accruals posted by hand on the line's accounts without any key (MANUAL_ADJUSTMENT),
+    each reversed on the first day of the next month, as accruals are."""
+    r = story_stream(led, line, story.MANUAL)
     for m in led.plan.months:
-        k = injections(r, led.plan, led.entity)
+        k = few(r, led.plan, led.entity, story.RATES["manual_journal"], witness=True)
         day = m.start + r.integers(0, m.as_of - m.start, k)
         amount = benford_cents(r, k, 2, 2, led.entity) * r.choice([-1, 1], k)
         acct = w.pick(accounts, r.integers(0, len(accounts), k))
-        led.post(line, np.full(k, -1), amount, day, user=people(r, k), gl_account_no=acct,
-                 description=f"Manual {what} adjustment", document_no=w.ids("GJ-", yyyymmdd(day), 8),
-                 bal_account_type="G/L Account", bal_account_no="60950", source_code="GENJNL",
-                 comment="month-end accrual review")
+        user = people(r, k)
+        common = dict(gl_account_no=acct, bal_account_type="G/L Account", bal_account_no="60950", source_code="GENJNL")
+        led.post(line, np.full(k, -1), amount, day, user=user, description=f"Manual {what} adjustment",
+                 document_no=w.ids("GJ-", yyyymmdd(day), 8), comment="month-end accrual review", **common)
+        back = np.full(k, m.as_of)
+        led.post(line, np.full(k, -1), -amount, back, user=user, description=f"Reversal: manual {what} adjustment",
+                 document_no=w.ids("GJ-REV-", yyyymmdd(back), 8), comment="auto-reversal of the month-end accrual",
+                 **common)
 
 
 def month_days(r: np.random.Generator, m: Month, k: int) -> np.ndarray:

@@ -16,9 +16,11 @@ import numpy as np
 import pyarrow as pa
 
 from . import write as w
-from .ledger import Ledger, OpenClose, batch_doc, manual_journals, month_days, post_open_close
+from . import story
+from .ledger import (Ledger, OpenClose, batch_doc, manual_journals, month_days, post_corrected, post_open_close,
+                     story_stream)
 from .orders import COD, HOUR, NOPAY, PAYMENT_METHODS, Orders, order_nr
-from .world import DAY, NEVER, Entity, Plan, benford_cents, clip_future, injections, lag_days, rng
+from .world import DAY, NEVER, Entity, Plan, benford_cents, clip_future, few, lag_days, rng
 
 PARTNERS = ("Jumia Express", "GIG Logistics", "Kwik Delivery", "Aramex", "DHL Express")
 PROVIDERS = ("JumiaPay", "Paystack", "Flutterwave", "Cellulant")
@@ -144,18 +146,20 @@ def post_packages(led: Ledger, e: Entity, o: Orders, pk: Packages) -> OpenClose:
                          bal_account_no="70100"),
                     dict(common, description=w.join("Cash reconciled ", ids), bal_account_type="G/L Account",
                          bal_account_no="13011"))
-    # NOT_IN_TV: prepaid packages posted as if cash was to be collected (IPE_12 excludes them)
+    # NOT_IN_TV: prepaid packages posted as if cash was to be collected (IPE_12 excludes them), corrected later
     prepaid = np.nonzero(o.prepaid[pk.order] & (pk.delivered != NEVER) & (o.total[pk.order] > 0))[0]
+    rs = story_stream(led, "PACKAGES", story.MISPOSTING)
     for m in led.plan.months:
         cand = prepaid[(pk.delivered[prepaid] >= m.s_ts) & (pk.delivered[prepaid] < m.n_ts)]
-        k = min(len(cand), injections(r, led.plan, e))
-        chosen = np.sort(r.choice(cand, size=k, replace=False))
-        day = pk.delivered[chosen] // DAY + lag_days(r, k)
-        led.post("PACKAGES", chosen, o.total[pk.order[chosen]], day, gl_account_no="13005",
-                 external_document_no=ids.take(pa.array(chosen)), document_no=batch_doc("BPKGO", day),
-                 description=w.join("Sales delivery ", ids.take(pa.array(chosen))), source_code="OMS-INTEGR",
-                 bal_account_type="G/L Account", bal_account_no="70100")
-    manual_journals(led, r, "PACKAGES", ("13005",), "package")
+        k = min(len(cand), few(rs, led.plan, e, story.RATES["misposting"]))
+        chosen = np.sort(rs.choice(cand, size=k, replace=False))
+        day = np.minimum(pk.delivered[chosen] // DAY + lag_days(rs, k), m.cutoff)
+        take = pa.array(chosen)
+        post_corrected(led, rs, "PACKAGES", chosen, o.total[pk.order[chosen]], day,
+                       w.join("Sales delivery ", ids.take(take)),
+                       gl_account_no="13005", external_document_no=ids.take(take), document_no=batch_doc("BPKGO", day),
+                       source_code="OMS-INTEGR", bal_account_type="G/L Account", bal_account_no="70100")
+    manual_journals(led, "PACKAGES", ("13005",), "package")
     return oc
 
 
@@ -171,14 +175,16 @@ def post_collections(led: Ledger, e: Entity, c: Collections) -> OpenClose:
                          bal_account_type="G/L Account", bal_account_no="13005"),
                     dict(common, description=w.join("Settlement ", ids), bal_account_type="Bank Account",
                          bal_account_no=e.country + "-BNK-001"))
-    # NOT_IN_TV: partner remittances whose reference is unknown to OMS
+    # NOT_IN_TV: partner remittances whose reference is unknown to OMS, reallocated once identified
+    rs = story_stream(led, "COLLECTIONS", story.MISPOSTING)
     for j, m in enumerate(led.plan.months):
-        k = injections(r, led.plan, e)
+        k = few(rs, led.plan, e, story.RATES["misposting"])
         keys = c.n + 1000 * j + np.arange(k)
-        day = month_days(r, m, k)
-        led.post("COLLECTIONS", keys, benford_cents(r, k, 5, 3, e), day, gl_account_no="13011",
-                 external_document_no=transaction_id(e, keys), document_no=batch_doc("BCOLO", day),
-                 description="Unidentified partner remittance", document_type="Payment", source_code="CASHRECJNL",
-                 bal_account_type="G/L Account", bal_account_no="13005")
-    manual_journals(led, r, "COLLECTIONS", ("13011", "13012"), "collections")
+        day = month_days(rs, m, k)
+        post_corrected(led, rs, "COLLECTIONS", keys, benford_cents(rs, k, 5, 2, e), day,
+                       "Unidentified partner remittance",
+                       gl_account_no="13011", external_document_no=transaction_id(e, keys),
+                       document_no=batch_doc("BCOLO", day), document_type="Payment", source_code="CASHRECJNL",
+                       bal_account_type="G/L Account", bal_account_no="13005")
+    manual_journals(led, "COLLECTIONS", ("13011", "13012"), "collections")
     return oc

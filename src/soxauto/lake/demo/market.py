@@ -17,9 +17,11 @@ import numpy as np
 import pyarrow as pa
 
 from . import write as w
-from .ledger import Ledger, OpenClose, TVRows, batch_doc, manual_journals, post_open_close
+from . import story
+from .ledger import (LINE_NAMES, Ledger, OpenClose, TVRows, batch_doc, manual_journals, post_corrected, post_open_close,
+                     story_stream)
 from .orders import HOUR, Items, item_id
-from .world import DAY, NEVER, Entity, Month, Plan, count_for, day_of_ts, injections, lag_days, rng
+from .world import DAY, NEVER, Entity, Month, Plan, count_for, day_of_ts, few, lag_days, month_end, rng
 
 
 @dataclass(frozen=True)
@@ -112,18 +114,19 @@ def post_seller(led: Ledger, e: Entity, s: Seller) -> OpenClose:
                          bal_account_no="70500"),
                     dict(common, description=w.join("Seller statement ", ids), bal_account_type="Vendor",
                          bal_account_no="40100"))
-    # NOT_IN_TV: commission (Fees) transactions accrued as revenue by mistake
+    # NOT_IN_TV: commission (Fees) transactions accrued as revenue by mistake, corrected later
     fees = np.nonzero(~s.revenue)[0]
+    rs = story_stream(led, "SC_ACCRUED", story.MISPOSTING)
     for m in led.plan.months:
         cand = fees[(s.created[fees] >= m.s_ts) & (s.created[fees] < m.n_ts)]
-        k = min(len(cand), injections(r, led.plan, e))
-        chosen = np.sort(r.choice(cand, size=k, replace=False))
-        day = s.created[chosen] // DAY + lag_days(r, k)
-        led.post("SC_ACCRUED", chosen, -s.amount[chosen], day, gl_account_no="18304",
-                 external_document_no=ids.take(pa.array(chosen)), document_no=batch_doc("BSCAO", day),
-                 description="Seller revenue accrual", source_code="SC-INTEGR", busline_code="MPL",
-                 bal_account_type="G/L Account", bal_account_no="70500")
-    manual_journals(led, r, "SC_ACCRUED", ("18304",), "seller accrual")
+        k = min(len(cand), few(rs, led.plan, e, story.RATES["misposting"]))
+        chosen = np.sort(rs.choice(cand, size=k, replace=False))
+        day = np.minimum(s.created[chosen] // DAY + lag_days(rs, k), m.cutoff)
+        post_corrected(led, rs, "SC_ACCRUED", chosen, -s.amount[chosen], day, "Seller revenue accrual",
+                       gl_account_no="18304", external_document_no=ids.take(pa.array(chosen)),
+                       document_no=batch_doc("BSCAO", day), source_code="SC-INTEGR", busline_code="MPL",
+                       bal_account_type="G/L Account", bal_account_no="70500")
+    manual_journals(led, "SC_ACCRUED", ("18304",), "seller accrual")
     return oc
 
 
@@ -148,41 +151,41 @@ class RefundReturn:
 
 
 def post_refunds(led: Ledger, e: Entity, it: Items) -> RefundReturn:
-    """18317 (liability): a refund credits it, a return debits it (booked amount, each lagged)."""
+    """18317 (liability): a refund credits it, a return debits it (booked amount, each lagged).
+    Whichever comes first opens the item (posted in its month, as openings are), the other
+    closes it; the story disturbs them as it does an open/close line's."""
     r = rng(led.plan, e, 11)
     rr = RefundReturn(it.refunded, it.returned, it.paid, it.mpl)
     keys = np.nonzero(it.mpl & (it.paid > 0) & ((it.refunded != NEVER) | (it.returned != NEVER)))[0]
     n = len(keys)
-    ref_day = day_of_ts(it.refunded[keys]) + lag_days(r, n)
-    ret_day = day_of_ts(it.returned[keys]) + lag_days(r, n)
-    first = np.minimum(it.refunded[keys], it.returned[keys])
-    second = np.maximum(it.refunded[keys], it.returned[keys])
-    first_day = np.where(it.refunded[keys] <= it.returned[keys], ref_day, ret_day)
+    ref, ret = day_of_ts(it.refunded[keys]), day_of_ts(it.returned[keys])
+    refund_first = it.refunded[keys] <= it.returned[keys]
+    first_event, second_event = np.where(refund_first, ref, ret), np.where(refund_first, ret, ref)
+    first_day = np.minimum(first_event + lag_days(r, n), month_end(first_event))
+    second_day = np.where(second_event != NEVER, second_event + lag_days(r, n), NEVER)
     booked = it.paid[keys].copy()
-    for m in led.plan.requested:  # AMOUNT_DIFFERENCE: first side posted with a wrong amount
-        cand = np.nonzero((first >= m.s_ts) & (first < m.n_ts) & (second >= m.n_ts) & (first_day <= m.cutoff))[0]
-        k = min(len(cand), injections(r, led.plan, e))
-        chosen = r.choice(cand, size=k, replace=False)
-        booked[chosen] += np.maximum(booked[chosen] // r.integers(5, 40, k), 1) * r.choice([-1, 1], k)
+    story.disturb(led.plan, e, LINE_NAMES.index("MPL_REFUNDS"), first_event, first_day, second_event, second_day, booked)
+    ref_day, ret_day = np.where(refund_first, first_day, second_day), np.where(refund_first, second_day, first_day)
     ids = item_id(e, keys)
     common = dict(gl_account_no="18317", external_document_no=ids, source_code="OMS-INTEGR", busline_code="MPL")
-    has_ref, has_ret = it.refunded[keys] != NEVER, it.returned[keys] != NEVER
-    led.post("MPL_REFUNDS", keys, np.where(has_ref, -booked, 0), np.where(has_ref, ref_day, NEVER),
+    has_ref, has_ret = (ref != NEVER) & (ref_day != NEVER), (ret != NEVER) & (ret_day != NEVER)
+    led.post("MPL_REFUNDS", keys, np.where(has_ref, -booked, 0), np.where(has_ref, ref_day, NEVER), event_day=ref,
              document_no=batch_doc("BMRFO", np.where(has_ref, ref_day, 0)), description=w.join("MPL refund ", ids),
              document_type="Refund", bal_account_type="Bank Account", bal_account_no=e.country + "-BNK-002", **common)
-    led.post("MPL_REFUNDS", keys, np.where(has_ret, booked, 0), np.where(has_ret, ret_day, NEVER),
+    led.post("MPL_REFUNDS", keys, np.where(has_ret, booked, 0), np.where(has_ret, ret_day, NEVER), event_day=ret,
              document_no=batch_doc("BMRFC", np.where(has_ret, ret_day, 0)), description=w.join("MPL return ", ids),
              bal_account_type="Vendor", bal_account_no="40100", **common)
-    # NOT_IN_TV: refunds of retail items posted to the marketplace refund account
+    # NOT_IN_TV: refunds of retail items posted to the marketplace refund account, corrected later
     retail = np.nonzero(~it.mpl & (it.paid > 0) & (it.refunded != NEVER))[0]
+    rs = story_stream(led, "MPL_REFUNDS", story.MISPOSTING)
     for m in led.plan.months:
         cand = retail[(it.refunded[retail] >= m.s_ts) & (it.refunded[retail] < m.n_ts)]
-        k = min(len(cand), injections(r, led.plan, e))
-        chosen = np.sort(r.choice(cand, size=k, replace=False))
-        day = it.refunded[chosen] // DAY + lag_days(r, k)
-        led.post("MPL_REFUNDS", chosen, -it.paid[chosen], day, gl_account_no="18317",
-                 external_document_no=item_id(e, chosen), document_no=batch_doc("BMRFO", day),
-                 description="MPL refund", document_type="Refund", source_code="OMS-INTEGR",
-                 bal_account_type="Bank Account", bal_account_no=e.country + "-BNK-002")
-    manual_journals(led, r, "MPL_REFUNDS", ("18317",), "marketplace refund")
+        k = min(len(cand), few(rs, led.plan, e, story.RATES["misposting"]))
+        chosen = np.sort(rs.choice(cand, size=k, replace=False))
+        day = np.minimum(it.refunded[chosen] // DAY + lag_days(rs, k), m.cutoff)
+        post_corrected(led, rs, "MPL_REFUNDS", chosen, -it.paid[chosen], day, "MPL refund", gl_account_no="18317",
+                       external_document_no=item_id(e, chosen), document_no=batch_doc("BMRFO", day),
+                       document_type="Refund", source_code="OMS-INTEGR", bal_account_type="Bank Account",
+                       bal_account_no=e.country + "-BNK-002")
+    manual_journals(led, "MPL_REFUNDS", ("18317",), "marketplace refund")
     return rr

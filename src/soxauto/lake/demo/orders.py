@@ -15,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from . import write as w
-from .ledger import Ledger, OpenClose, batch_doc, manual_journals, post_open_close
+from . import story
+from .ledger import Ledger, OpenClose, batch_doc, manual_journals, post_corrected, post_open_close, story_stream
 from .world import (DAY, ITEMS_PER_MONTH, NEVER, Entity, Plan, benford_cents, clip_future, count_for,
-                    day_of_ts, in_month, injections, lag_days, rng)
+                    day_of_ts, few, in_month, lag_days, rng)
 
 HOUR = 3600
 PAYMENT_METHODS = ("JumiaPay", "Card", "BankTransfer", "CashOnDelivery", "NoPayment")
@@ -193,17 +194,19 @@ def post_prepayments(led: Ledger, e: Entity, o: Orders, it: Items) -> OpenClose:
                     dict(common, description=w.join("Prepayment received ", nr), document_type="Payment"),
                     dict(common, description=w.join(w.pick(("Prepayment release delivery ", "Prepayment release refund ",
                                                             "Prepayment release cancellation "), reason), nr)))
-    # NOT_IN_TV: cash-on-delivery items posted as if prepaid (unknown to IPE_10)
+    # NOT_IN_TV: cash-on-delivery items posted as if prepaid (unknown to IPE_10), corrected later
     cod = np.nonzero(~it.prepaid & (it.paid > 0))[0]
     created = o.created[it.order]
+    rs = story_stream(led, "PREPAYMENTS", story.MISPOSTING)
     for m in led.plan.months:
         cand = cod[(created[cod] >= m.s_ts) & (created[cod] < m.n_ts)]
-        k = min(len(cand), injections(r, led.plan, e))
-        chosen = np.sort(r.choice(cand, size=k, replace=False))
-        day = day_of_ts(created[chosen]) + lag_days(r, k)
-        led.post("PREPAYMENTS", chosen, -it.paid[chosen], day, gl_account_no="18350",
-                 external_document_no=ids.take(pa.array(chosen)), document_no=batch_doc("BPRPO", day),
-                 description=w.join("Prepayment received ", nr.take(pa.array(chosen))),
-                 source_code="OMS-INTEGR", bal_account_type="Bank Account", bal_account_no=e.country + "-BNK-002")
-    manual_journals(led, r, "PREPAYMENTS", ("18350",), "prepayment")
+        k = min(len(cand), few(rs, led.plan, e, story.RATES["misposting"]))
+        chosen = np.sort(rs.choice(cand, size=k, replace=False))
+        day = np.minimum(day_of_ts(created[chosen]) + lag_days(rs, k), m.cutoff)
+        take = pa.array(chosen)
+        post_corrected(led, rs, "PREPAYMENTS", chosen, -it.paid[chosen], day,
+                       w.join("Prepayment received ", nr.take(take)),
+                       gl_account_no="18350", external_document_no=ids.take(take), document_no=batch_doc("BPRPO", day),
+                       source_code="OMS-INTEGR", bal_account_type="Bank Account", bal_account_no=e.country + "-BNK-002")
+    manual_journals(led, "PREPAYMENTS", ("18350",), "prepayment")
     return oc

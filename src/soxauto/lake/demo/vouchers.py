@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from . import write as w
-from .ledger import Ledger, TVRows, batch_doc, manual_journals, people, yyyymmdd
+from . import story
+from .ledger import LINE_NAMES, Ledger, TVRows, batch_doc, manual_journals, people, yyyymmdd
 from .orders import HOUR, customer_id, order_nr
 from .world import DAY, NEVER, Entity, Month, Plan, benford_cents, count_for, in_month, lag_days, manual_lag_days, rng
 
@@ -172,13 +173,15 @@ def post_vouchers(led: Ledger, e: Entity, vc: Vouchers, order_created: np.ndarra
     sel = vc.use[vc.u_voucher] < SCOPE
     uv, ua, uamt = vc.u_voucher[sel], vc.u_at[sel], vc.u_amount[sel]
     uday = ua // DAY + lag_days(r, len(uv))
+    story.delay_usage(led.plan, e, LINE_NAMES.index("VOUCHERS"), ua // DAY, uday)
     onr = order_nr(e, np.maximum(np.searchsorted(order_created, ua) - 1, 0))
-    led.post("VOUCHERS", uv, uamt, uday, event_day=ua // DAY, gl_account_no="18412", document_no=batch_doc("BVCHU", uday),
+    led.post("VOUCHERS", uv, uamt, uday, event_day=ua // DAY, gl_account_no="18412",
+             document_no=batch_doc("BVCHU", np.where(uday != NEVER, uday, 0)),
              external_document_no=onr, voucher_no=ids.take(pa.array(uv)),
              description=w.join(w.pick(ISSUE, vc.use[uv]), code.take(pa.array(uv)), " USAGE"),
              bal_account_type="G/L Account", bal_account_no="70100", source_code="BOB-INTEGR")
     _closing_postings(led, r, vc, scope, ids, code)
-    manual_journals(led, r, "VOUCHERS", ("18412",), "voucher accrual")
+    manual_journals(led, "VOUCHERS", ("18412",), "voucher accrual")
 
 
 def _doc(manual: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:

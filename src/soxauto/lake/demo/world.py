@@ -23,7 +23,13 @@ EPOCH = date(1970, 1, 1)
 WARMUP_MONTHS = 2
 # The lake is "extracted" this many days after the last cutoff: follow-up events and postings
 # up to then exist (so late postings of the last period are visible), new orders do not.
+# 20 days put the data horizon H between the windows of the pack's lines (15 and 45 days):
+# the latest period's COLLECTIONS and PACKAGES items are decided (cleared or uncleared) while
+# the other lines' items not yet cleared are still pending.
 TAIL_DAYS = 20
+# Random streams: 1-17 are the operational model and its postings (see each module); the
+# story's injections (``story``) draw from STORY + the line's index, one stream per line.
+STORY = 20
 INTEGRATION_USER = "JUMIA\\NAV31AFR.BATCH.SRVC"
 PEOPLE = ("JUMIA\\ADA.OKAFOR", "JUMIA\\MONA.HASSAN", "JUMIA\\BRIAN.OTIENO", "JUMIA\\KOFI.MENSAH",
           "JUMIA\\AWA.DIALLO", "JUMIA\\YOUSSEF.BENALI")
@@ -155,10 +161,21 @@ def benford_cents(r: np.random.Generator, n: int, lo_usd: float, decades: int, e
 
 
 def lag_days(r: np.random.Generator, n: int) -> np.ndarray:
-    """Posting lag of the integration: 85% within 0-3 days (45/25/15/15%), 15% in 5-20 days."""
+    """Posting lag of the integration: 85% within 0-3 days (45/25/15/15%), 15% in 4-12 days.
+    The tail stays inside the shortest clearing window (15 days), so an item the integration
+    posts on its own clears in time; late postings are the story's injections (``story``)."""
     short = r.choice(4, size=n, p=[0.45, 0.25, 0.15, 0.15])
-    tail = r.integers(5, 21, size=n)
+    tail = r.integers(4, 13, size=n)
     return np.where(r.random(n) < 0.85, short, tail).astype(np.int64)
+
+
+def month_end(days: np.ndarray) -> np.ndarray:
+    """The last day of each day's month (NEVER stays NEVER)."""
+    days = np.asarray(days, dtype=np.int64)
+    never = days == NEVER
+    d = np.where(never, 0, days).astype("datetime64[D]")
+    end = ((d.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1).astype(np.int64)
+    return np.where(never, NEVER, end)
 
 
 def manual_lag_days(r: np.random.Generator, n: int) -> np.ndarray:
@@ -175,9 +192,14 @@ def count_for(plan: Plan, entity: Entity, per_month_at_scale_1: float, floor: in
     return max(floor, int(round(per_month_at_scale_1 * plan.scale * entity.weight)))
 
 
-def injections(r: np.random.Generator, plan: Plan, entity: Entity) -> int:
-    """How many discrepancies of one kind to inject in one month: at least one, more when big."""
-    return 1 + int(r.poisson(2.0 * (plan.scale * entity.weight * 10) ** 0.5))
+def few(r: np.random.Generator, plan: Plan, entity: Entity, rate: float, witness: bool = False) -> int:
+    """How many discrepancies of one kind to inject in one line and month: Poisson, ``rate`` at
+    scale 0.1 for an entity with all the volume; growing with the square root of the size, so a
+    bigger ledger has more exceptions but not proportionally more (they are mistakes, not volume).
+    A ``witness`` kind (one no natural event makes) has at least one in the largest entity (the
+    first), so its bridge appears in every period even in a tiny lake."""
+    n = int(r.poisson(rate * (plan.scale * entity.weight * 10) ** 0.5))
+    return max(n, 1) if witness and entity.index == 0 else n
 
 
 def day_of_ts(ts: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Reports of a run for accountants, auditors and BI tools (docs/reports.md). They read result
 objects only (run store, reports folder, evidence packages, sign-off), never an engine.
 
-    narrative.line_narrative   the deterministic paragraph of a line
+    narrative.line_narrative   the deterministic paragraph of a line (classified, explained, unresolved, reasons)
+    ageing.ageing              a line's open items in buckets of age (0–30, 31–60, 61–90, over 90, no age)
     charts.waterfall_svg       the line's waterfall, GL -> bridges -> unexplained -> TV, inline SVG
     workbook.write_workbook    the auditor workbook (.xlsx, re-footable)
     html.write_html            the self-contained HTML report

@@ -24,7 +24,10 @@ OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 def hive_type(t: pa.DataType) -> str:
     if pa.types.is_decimal(t):
         return f"decimal({t.precision},{t.scale})"
-    for test, name in ((pa.types.is_string, "string"), (pa.types.is_int64, "bigint"), (pa.types.is_boolean, "boolean")):
+    if pa.types.is_list(t):
+        return f"array<{hive_type(t.value_type)}>"
+    for test, name in ((pa.types.is_string, "string"), (pa.types.is_int64, "bigint"), (pa.types.is_int32, "int"),
+                       (pa.types.is_boolean, "boolean"), (pa.types.is_date32, "date")):
         if test(t):
             return name
     raise TypeError(f"no Glue type for {t}")

@@ -6,7 +6,10 @@ and entity, and a DuckDB database file with a view over each.
 
 A later export of the same period and entity replaces its partition, so the tables hold the
 latest exported run of each period (its id is in every row). Money is decimal128(38,2)
-(DECIMAL(38,2) in DuckDB and Athena); ``fx_rate`` is decimal128(38,6).
+(DECIMAL(38,2) in DuckDB and Athena); ``fx_rate`` is decimal128(38,6); ``reasons`` is a list of
+strings (every reason code of the line, in the spec's order). ``bridges_lcy`` is Σ bridges: what
+the bridges classify, not what is explained (that is ``resolved_lcy``); ``bridge_items`` carries
+what explains each item (nature, state, cleared and open amounts, window end, age, disposition).
 The default folder is ``<lake>/_soxauto`` for a folder lake, else ``<reports>/lake``.
 """
 
@@ -22,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .model import RunData
-from .narrative import line_narrative
+from .narrative import item_count, line_narrative, reasons
 
 M = pa.decimal128(38, 2)
 S = pa.string()
@@ -30,16 +33,21 @@ PARTITIONS = ("period", "entity")
 TABLES: dict[str, pa.Schema] = {
     "recon_lines": pa.schema([
         ("run_id", S), ("period", S), ("entity", S), ("line", S), ("title", S), ("currency", S), ("class", S),
-        ("gl_amount", M), ("tv_amount", M), ("variance_lcy", M), ("variance_usd", M), ("explained_lcy", M),
-        ("unexplained_lcy", M), ("unexplained_usd", M), ("unexplained_items", pa.int64()), ("fx_rate", pa.decimal128(38, 6)),
-        ("bucket_usd", M), ("status", S), ("reason", S), ("auto_certified", pa.bool_()), ("signoff_state", S),
-        ("narrative", S)]),
+        ("gl_amount", M), ("tv_amount", M), ("variance_lcy", M), ("variance_usd", M), ("bridges_lcy", M),
+        ("unexplained_lcy", M), ("unexplained_usd", M), ("unexplained_items", pa.int64()), ("resolved_lcy", M),
+        ("resolved_usd", M), ("unresolved_lcy", M), ("unresolved_usd", M), ("tie_out_difference_lcy", M),
+        ("unresolved_items", pa.int64()), ("fx_rate", pa.decimal128(38, 6)), ("bucket_usd", M), ("status", S),
+        ("reason", S), ("reasons", pa.list_(S)), ("auto_certified", pa.bool_()), ("auto_certification", S),
+        ("signoff_state", S), ("narrative", S)]),
     "bridges": pa.schema([
-        ("run_id", S), ("period", S), ("entity", S), ("line", S), ("bridge", S), ("version", S), ("position", pa.int64()),
-        ("items", pa.int64()), ("material_items", pa.int64()), ("amount_lcy", M), ("amount_usd", M), ("currency", S)]),
+        ("run_id", S), ("period", S), ("entity", S), ("line", S), ("bridge", S), ("nature", S), ("version", S),
+        ("position", pa.int64()), ("item_count", pa.int64()), ("material_items", pa.int64()), ("amount_lcy", M),
+        ("amount_usd", M), ("currency", S)]),
     "bridge_items": pa.schema([
         ("run_id", S), ("period", S), ("entity", S), ("line", S), ("bridge", S), ("key", S), ("amount_lcy", M),
-        ("currency", S), ("material", pa.bool_())]),
+        ("currency", S), ("material", pa.bool_()), ("nature", S), ("state", S), ("movement_lcy", M), ("cleared_lcy", M),
+        ("open_lcy", M), ("first_cutoff", pa.date32()), ("window_end", pa.date32()), ("age_days", pa.int32()),
+        ("disposition", S), ("disposition_id", S), ("disposition_period", S)]),
     "validation_results": pa.schema([
         ("run_id", S), ("period", S), ("entity", S), ("evidence_id", S), ("item", S), ("rule_id", S), ("kind", S),
         ("severity", S), ("outcome", S), ("failing_count", pa.int64()), ("observed", S), ("expected", S), ("message", S)]),
@@ -62,21 +70,24 @@ def rows(data: RunData) -> dict[str, list[dict]]:
     base = {"run_id": data.run_id, "period": data.period}
     out: dict[str, list[dict]] = {name: [] for name in TABLES}
     for ln in data.lines:
-        explained = sum((Decimal(b["amount_lcy"]) for b in ln["bridges"].values()), Decimal("0.00"))
+        bridged = sum((Decimal(b["amount_lcy"]) for b in ln["bridges"].values()), Decimal("0.00"))
         sign = data.signoff(ln["entity"], ln["line"])
         out["recon_lines"].append({
             **base, "entity": ln["entity"], "line": ln["line"], "title": ln["title"], "currency": ln["currency"],
-            "class": ln["class"], **{k: _d(ln[k]) for k in ("gl_amount", "tv_amount", "variance_lcy", "variance_usd",
-                                                            "unexplained_lcy", "unexplained_usd")},
-            "explained_lcy": explained, "unexplained_items": ln["unexplained_items"], "fx_rate": _d(ln["fx_rate"], "0.000001"),
+            "class": ln["class"], **{k: _d(ln.get(k)) for k in (
+                "gl_amount", "tv_amount", "variance_lcy", "variance_usd", "unexplained_lcy", "unexplained_usd", "resolved_lcy",
+                "resolved_usd", "unresolved_lcy", "unresolved_usd", "tie_out_difference_lcy")},
+            "bridges_lcy": bridged, "unexplained_items": ln["unexplained_items"],
+            "unresolved_items": (ln.get("reconciling_items") or {}).get("unresolved"), "fx_rate": _d(ln["fx_rate"], "0.000001"),
             "bucket_usd": _d((ln.get("threshold") or {}).get("bucket_usd")), "status": ln["status"], "reason": ln["reason"],
-            "auto_certified": ln["auto_certified"], "signoff_state": sign["state"] if sign else "unsigned",
-            "narrative": line_narrative(ln)})
+            "reasons": reasons(ln), "auto_certified": ln["auto_certified"],
+            "auto_certification": ln.get("auto_certification") if ln["auto_certified"] else None,
+            "signoff_state": sign["state"] if sign else "unsigned", "narrative": line_narrative(ln)})
         for n, (b_id, b) in enumerate(ln["bridges"].items()):
-            out["bridges"].append({**base, "entity": ln["entity"], "line": ln["line"], "bridge": b_id, "version": b["version"],
-                                   "position": n, "items": b["items"], "material_items": b["material_items"],
-                                   "amount_lcy": _d(b["amount_lcy"]), "amount_usd": _d(b["amount_usd"]),
-                                   "currency": ln["currency"]})
+            out["bridges"].append({**base, "entity": ln["entity"], "line": ln["line"], "bridge": b_id, "nature": b.get("nature"),
+                                   "version": b["version"], "position": n, "item_count": item_count(b),
+                                   "material_items": b["material_items"], "amount_lcy": _d(b["amount_lcy"]),
+                                   "amount_usd": _d(b["amount_usd"]), "currency": ln["currency"]})
     for v in data.validation:
         out["validation_results"].append({**base, **{k: v[k] for k in TABLES["validation_results"].names if k in v}})
     for e in data.evidence:

@@ -18,8 +18,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from xml.sax.saxutils import escape
 
 from ..errors import UsageError, did_you_mean
+from .ageing import ageing
 from .model import RunData
-from .narrative import amount, label, line_narrative
+from .narrative import amount, item_count, label, line_narrative, reasons_text
 from .sheets import signoff_text
 
 STYLES = getSampleStyleSheet()
@@ -53,32 +54,51 @@ def _p(text: str, style: str = "BodyText") -> Paragraph:
 def line_pdf(data: RunData, entity: str, line: str, path: Path) -> Path:
     ln = data.line(entity, line)
     ccy = ln["currency"]
-    explained = sum((Decimal(b["amount_lcy"]) for b in ln["bridges"].values()), Decimal(0))
+    bridged = sum((Decimal(b["amount_lcy"]) for b in ln["bridges"].values()), Decimal(0))
     color = STATUS_COLORS.get(ln["status"], "#222222")
+    why = reasons_text(ln) or (f"auto-certified {ln.get('auto_certification')}" if ln.get("auto_certified") else "no reason")
+    buckets = ageing(data.items(entity, line).to_pylist()) if entity in data.items_files else ageing(())
     story = [
         _p(f"{entity} {line}: {ln['title']}, {ln['period']}", "Title"),
-        Paragraph(f"Status <font color='{color}'><b>{escape(ln['status'])}</b></font> ({escape(ln['reason'])}); "
+        Paragraph(f"Status <font color='{color}'><b>{escape(ln['status'])}</b></font> ({escape(why)}); "
                   f"sign-off: {escape(signoff_text(data.signoff(entity, line)))}; run {escape(data.run_id)}", STYLES["BodyText"]),
         Spacer(1, 4 * mm), _p(line_narrative(ln)), Spacer(1, 4 * mm),
         _table([["Figure", f"Amount {ccy}", "Amount USD"],
                 ["GL (CR_04, as presented)", amount(ln["gl_amount"]), ""],
                 ["TV (target values)", amount(ln["tv_amount"]), ""],
                 ["Variance = GL - TV", amount(ln["variance_lcy"]), amount(ln["variance_usd"])],
-                ["Explained = Σ bridges", amount(str(explained)), ""],
-                ["Unexplained", amount(ln["unexplained_lcy"]), amount(ln["unexplained_usd"])]],
+                ["Σ bridges (classified)", amount(str(bridged)), ""],
+                ["Unexplained", amount(ln["unexplained_lcy"]), amount(ln["unexplained_usd"])],
+                ["Resolved (explained)", amount(ln.get("resolved_lcy")), amount(ln.get("resolved_usd"))],
+                ["Unresolved", amount(ln.get("unresolved_lcy")), amount(ln.get("unresolved_usd"))],
+                ["of which tie-out difference", amount(ln.get("tie_out_difference_lcy")), ""]],
                widths=[70 * mm, 50 * mm, 40 * mm], numeric_from=1),
         Spacer(1, 4 * mm),
-        _table([["Bridge", "Label", "Version", "Items", "Material", f"Amount {ccy}", "Amount USD"]]
-               + [[b_id, label(b_id), b["version"], f"{b['items']:,}", f"{b['material_items']:,}", amount(b["amount_lcy"]),
-                   amount(b["amount_usd"])] for b_id, b in ln["bridges"].items()]
-               + [["UNEXPLAINED", "unclaimed keys, tie-out", "", f"{ln['unexplained_items']:,}", "",
-                   amount(ln["unexplained_lcy"]), amount(ln["unexplained_usd"])]], numeric_from=3),
+        _table([["Bridge", "Label", "Nature", "Version", "Items", "Material", f"Amount {ccy}", "Amount USD"]]
+               + [[b_id, label(b_id), b.get("nature") or "", b["version"], f"{item_count(b):,}", f"{b['material_items']:,}",
+                   amount(b["amount_lcy"]), amount(b["amount_usd"])] for b_id, b in ln["bridges"].items()]
+               + [["UNEXPLAINED", "unclaimed keys, tie-out", "unclaimed", "", f"{ln['unexplained_items']:,}", "",
+                   amount(ln["unexplained_lcy"]), amount(ln["unexplained_usd"])]], numeric_from=4),
+        Spacer(1, 4 * mm),
+        _p("Ageing of open items (days from the cutoff where the item's run of months began; the manual key has no age)"),
+        _table([["", *(b.label for b in buckets)], ["Items", *(f"{b.items:,}" for b in buckets)],
+                [f"Open {ccy}", *(amount(str(b.open_lcy)) for b in buckets)],
+                [f"Unresolved {ccy}", *(amount(str(b.unresolved_lcy)) for b in buckets)]], numeric_from=1),
         Spacer(1, 4 * mm),
         _p(f"GL accounts {', '.join(ln['gl_accounts'])}; TV item {ln['tv_item']}; {ln['key_level']['keys']:,} keys; "
            f"CR_04 - Σ CR_03 tie-out difference {amount(ln['key_level']['tie_out_difference'])} {ccy}; "
            f"FX {ln['fx_rate'] or 'n/a'} {ccy} per USD; bucket threshold "
-           f"{amount((ln.get('threshold') or {}).get('bucket_usd'))} USD."),
+           f"{amount((ln.get('threshold') or {}).get('bucket_usd'))} USD; data horizon {ln.get('horizon') or 'n/a'}, "
+           f"clearing window {ln.get('clearing_window_days') or 'n/a'} days."),
     ]
+    journals = ln.get("proposed_journals") or []
+    if journals:
+        story += [Spacer(1, 4 * mm), _p("Proposed journal entries", "Heading3"), _table(
+            [["Bridge", "Source", "Debit", "Credit", f"Amount {ccy}", "Description", "Items"]]
+            + [[j.get("bridge") or "", j.get("source") or "", j.get("debit") or "", j.get("credit") or "",
+                amount(j["amount_lcy"]), Paragraph(escape(j.get("description") or ""), STYLES["BodyText"]),
+                f"{len(j.get('items') or ()):,}"] for j in journals],
+            widths=[46 * mm, 16 * mm, 14 * mm, 14 * mm, 26 * mm, 50 * mm, 12 * mm])]
     if ln["findings"]:
         story += [Spacer(1, 4 * mm), _table([["Finding", "Severity", "Message", "Amount"]] + [
             [f["code"], f["severity"], Paragraph(escape(f["message"]), STYLES["BodyText"]),

@@ -2,6 +2,8 @@
 
     SoxautoError                 anything the product reports as "could not be determined"
     ├── UsageError               bad arguments or configuration            exit 3
+    │   ├── ConflictError        a valid request the current state refuses (HTTP 409): a line in
+    │   │                        ERROR, a line not prepared, a locked period
     │   ├── CatalogError         a catalog item that does not load or validate
     │   ├── LakeContractError    a lake that breaks the source contract
     │   └── BindingError         a binding that does not map the logical lake
@@ -40,6 +42,10 @@ class SoxautoError(Exception):
 
 class UsageError(SoxautoError):
     exit_code = 3
+
+
+class ConflictError(UsageError):
+    """The request is valid, but the current state refuses it (the service answers 409)."""
 
 
 class CatalogError(UsageError):

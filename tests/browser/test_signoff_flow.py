@@ -126,7 +126,7 @@ def test_prepare_then_approve_locks_the_period(server, browser):
     assert rita.locator("td.cell .badge:has-text('approved')").count() == 14
     shot(rita, "period-locked")
     for path, name in (("/evidence?entity=HF_SN", "evidence"), ("/audit", "audit"), ("/catalog/IPE_08", "catalog-item"),
-                       (f"/periods/{PERIOD}/validation", "validation")):
+                       (f"/periods/{PERIOD}/validation", "validation"), (f"/periods/{PERIOD}/HF_SN", "entity")):
         rita.goto(server + path)
         shot(rita, name)
     rita.goto(f"{server}/evidence/IPE_08_HF_SN_202509")

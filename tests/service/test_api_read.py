@@ -49,8 +49,8 @@ def test_runs_list_detail_and_progress(client, world):
     detail = get(client, world, f"/api/runs/{world.run_id}").json()
     assert detail["summary"]["reconciliation"]["summary"] == {"RECONCILED": 14, "INVESTIGATE": 0, "ERROR": 0}
     progress = get(client, world, f"/api/runs/{world.run_id}/progress").json()
-    assert progress["steps"] == 26 and progress["done"] == 26 and progress["failed"] == []  # 2 x (12 items + 1 recon)
-    assert progress["stages"] == {"evidence": {"done": 24}, "reconcile": {"done": 2}}
+    assert progress["steps"] == 28 and progress["done"] == 28 and progress["failed"] == []  # 2 x (13 items + 1 recon)
+    assert progress["stages"] == {"evidence": {"done": 26}, "reconcile": {"done": 2}}
     assert get(client, world, "/api/runs/nope").status_code == 404
 
 
@@ -59,14 +59,22 @@ def test_results_are_paged_filtered_and_exact(client, world):
     assert (doc["run_id"], doc["total"], doc["page"], len(doc["rows"])) == (world.run_id, 14, 2, 5)
     assert [r["line"] for r in doc["rows"]] == ["PACKAGES", "SC_ACCRUED", "CUSTOMER_AR", "COLLECTIONS", "VOUCHERS"]
     ar = get(client, world, f"/api/results/{PERIOD}?entity=HF_SN&line=CUSTOMER_AR").json()["rows"]
-    assert ar == [{
-        "entity": "HF_SN", "line": "CUSTOMER_AR", "title": "Customer receivables", "currency": "XOF",
-        "gl_amount": "19625727.90", "tv_amount": "19397317.31", "variance_lcy": "228410.59", "variance_usd": "407.88",
-        "unexplained_lcy": "0.00", "unexplained_usd": "0.00", "status": "RECONCILED", "reason": "WITHIN_TOLERANCE",
-        "bridges": {"MANUAL_ADJUSTMENT": "-3746.86", "TIMING": "0.00", "NOT_POSTED": "0.00", "NOT_IN_TV": "213953.41",
-                    "AMOUNT_DIFFERENCE": "18204.04"}}]
-    # variance = Σ bridges + unexplained, to the cent
-    assert sum(Decimal(v) for v in ar[0]["bridges"].values()) + Decimal(ar[0]["unexplained_lcy"]) == Decimal("228410.59")
+    full = get(client, world, f"/api/results/{PERIOD}/HF_SN/CUSTOMER_AR").json()["line"]
+    keys = ("entity", "line", "title", "currency", "gl_amount", "tv_amount", "variance_lcy", "variance_usd",
+            "unexplained_lcy", "unexplained_usd", "status", "reason")
+    assert ar == [{**{k: full[k] for k in keys}, "bridges": {b: v["amount_lcy"] for b, v in full["bridges"].items()}}]
+    assert (ar[0]["entity"], ar[0]["line"], ar[0]["title"], ar[0]["currency"]) == ("HF_SN", "CUSTOMER_AR",
+                                                                                   "Customer receivables", "XOF")
+    assert list(ar[0]["bridges"]) == ["MANUAL_ADJUSTMENT", "TIMING", "NOT_POSTED", "NOT_IN_TV", "AMOUNT_DIFFERENCE"]
+    # the reason is the first of the line's reasons, or its auto-certification code; never the old WITHIN_TOLERANCE
+    assert ar[0]["reason"] == (full["reasons"][0] if full["reasons"] else full["auto_certification"] or "")
+    assert ar[0]["reason"] in ("", "UNRESOLVED_ABOVE_BUCKET", "MATERIAL_ITEM_UNRESOLVED", "ZERO_BALANCE", "NO_ACTIVITY",
+                               "NO_OPEN_ITEMS")
+    # variance = Σ bridges + unexplained = resolved + unresolved, to the cent
+    variance = Decimal(ar[0]["variance_lcy"])
+    assert variance == Decimal(ar[0]["gl_amount"]) - Decimal(ar[0]["tv_amount"])
+    assert sum(Decimal(v) for v in ar[0]["bridges"].values()) + Decimal(ar[0]["unexplained_lcy"]) == variance
+    assert Decimal(full["resolved_lcy"]) + Decimal(full["unresolved_lcy"]) == variance
     assert get(client, world, f"/api/results/{PERIOD}?status=INVESTIGATE").json()["total"] == 0
     assert get(client, world, f"/api/results/{PERIOD}?entity=JM_EG").json()["total"] == 7
     assert get(client, world, "/api/results/2025-13").status_code == 400
@@ -80,7 +88,7 @@ def test_results_are_paged_filtered_and_exact(client, world):
 
 def test_line_detail_names_the_sql_and_parameters_behind_each_figure(client, world):
     doc = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS").json()
-    assert doc["line"]["gl_amount"] == "161402.25" and doc["line"]["tv_amount"] == "84864.11"
+    assert doc["line"]["gl_amount"] == "120217.06" and doc["line"]["tv_amount"] == "84864.11"
     sources = {s["figure"]: s for s in doc["sources"]}
     assert [(f, s["item"], s["evidence_id"]) for f, s in sources.items()] == [
         ("gl_amount", "CR_04", "CR_04_HF_SN_202509"), ("key_level", "CR_03", "CR_03_HF_SN_202509"),
@@ -93,26 +101,31 @@ def test_line_detail_names_the_sql_and_parameters_behind_each_figure(client, wor
 
 
 def test_proof_items_add_up_to_each_bridge_and_download_as_csv(client, world):
-    line = get(client, world, f"/api/results/{PERIOD}/HF_SN/CUSTOMER_AR").json()["line"]
-    doc = get(client, world, f"/api/results/{PERIOD}/HF_SN/CUSTOMER_AR/items?per_page=1000").json()
+    line = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS").json()["line"]
+    doc = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS/items?per_page=1000").json()
     by: dict[str, list] = {}
     for r in doc["rows"]:
         by.setdefault(r["bridge"], []).append(Decimal(r["amount_lcy"]))
-    assert {b: (len(v), str(sum(v))) for b, v in by.items()} == {
-        "MANUAL_ADJUSTMENT": (1, "-3746.86"), "NOT_IN_TV": (2, "213953.41"), "AMOUNT_DIFFERENCE": (1, "18204.04")}
-    assert {b: (v["items"], v["amount_lcy"]) for b, v in line["bridges"].items() if v["items"]} == \
-        {b: (len(v), str(sum(v))) for b, v in by.items()}
-    one = get(client, world, f"/api/results/{PERIOD}/HF_SN/CUSTOMER_AR/items?bridge=NOT_IN_TV").json()
-    assert one["total"] == 2 and {r["bridge"] for r in one["rows"]} == {"NOT_IN_TV"}
-    paged = get(client, world, f"/api/results/{PERIOD}/HF_SN/CUSTOMER_AR/items?per_page=1&page=2").json()
-    assert paged["total"] == 4 and paged["rows"] == [doc["rows"][1]]
-    r = get(client, world, f"/api/results/{PERIOD}/HF_SN/CUSTOMER_AR/items.csv?bridge=NOT_IN_TV")
+    assert {b: (v["item_count"], v["amount_lcy"]) for b, v in line["bridges"].items() if v["item_count"]} == \
+        {b: (len(v), str(sum(v))) for b, v in by.items() if b != "UNEXPLAINED"}
+    assert len(by.get("UNEXPLAINED", [])) == line["unexplained_items"] > 0
+    assert str(sum(by["UNEXPLAINED"])) == "20899.11" == line["unexplained_lcy"]  # no tie-out difference on this line
+    # each item says what explains it; Σ open amounts without a disposition + tie-out = unresolved
+    assert {r["nature"] for r in doc["rows"]} <= {"timing", "booking", "exception"}
+    assert all(r["state"] in ("cleared", "pending", "uncleared") for r in doc["rows"] if r["nature"] in ("timing", "booking"))
+    assert sum(Decimal(r["open_lcy"]) for r in doc["rows"] if not r["disposition"]) + \
+        Decimal(line["tie_out_difference_lcy"]) == Decimal(line["unresolved_lcy"])
+    bridge, rows_of = max(by.items(), key=lambda kv: len(kv[1]))
+    one = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS/items?bridge={bridge}").json()
+    assert one["total"] == len(rows_of) >= 2 and {r["bridge"] for r in one["rows"]} == {bridge}
+    paged = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS/items?per_page=1&page=2").json()
+    assert paged["total"] == len(doc["rows"]) and paged["rows"] == [doc["rows"][1]]
+    r = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS/items.csv?bridge={bridge}")
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [(x["bridge"], x["amount_lcy"]) for x in rows] == [(x["bridge"], x["amount_lcy"]) for x in one["rows"]]
-    assert str(sum(Decimal(x["amount_lcy"]) for x in rows)) == "213953.41"
-    unexplained = get(client, world, f"/api/results/{PERIOD}/HF_SN/VOUCHERS/items?bridge=UNEXPLAINED").json()["rows"]
-    assert str(sum(Decimal(x["amount_lcy"]) for x in unexplained)) == "20899.11"
+    assert [(x["bridge"], x["amount_lcy"], x["open_lcy"], x["state"] or None) for x in rows] == \
+        [(x["bridge"], x["amount_lcy"], x["open_lcy"], x["state"]) for x in one["rows"]]
+    assert sum(Decimal(x["amount_lcy"]) for x in rows) == sum(rows_of)
 
 
 def test_validation_results_per_rule(client, world):
@@ -128,8 +141,8 @@ def test_validation_results_per_rule(client, world):
 
 def test_evidence_list_zip_and_verify(client, world):
     rows = get(client, world, "/api/evidence?entity=HF_SN").json()
-    assert len(rows) == 12 and {r["run_id"] for r in rows} == {world.run_id}
-    assert len(get(client, world, f"/api/evidence?period={PERIOD}").json()) == 24
+    assert len(rows) == 13 and {r["run_id"] for r in rows} == {world.run_id}
+    assert len(get(client, world, f"/api/evidence?period={PERIOD}").json()) == 26
     first = get(client, world, "/api/evidence/IPE_07_HF_SN_202509/zip")
     second = get(client, world, "/api/evidence/IPE_07_HF_SN_202509/zip")
     assert first.headers["content-type"] == "application/zip" and first.content == second.content  # deterministic
@@ -152,5 +165,10 @@ def test_evidence_path_traversal_is_refused(client, world):
 
 def test_audit_log_newest_first(client, world):
     doc = get(client, world, f"/api/audit?run_id={world.run_id}").json()
-    assert [e["action"] for e in doc["entries"]] == ["run.finish", "run.start"]
-    assert doc["entries"][1]["detail"]["entities"] == list(ENTITIES) and doc["entries"][1]["user"] == "closer"
+    # newest first: the system's preparation of each auto-certified line as the close ended, then the close's own
+    assert [e["action"] for e in doc["entries"] if not e["action"].startswith("signoff.")] == ["run.finish", "run.start"]
+    prepared = [e for e in doc["entries"] if e["action"].startswith("signoff.")]
+    assert {(e["action"], e["user"], e["refused"]) for e in prepared} == {("signoff.prepare", "soxauto", False)}
+    assert all(e["detail"]["comment"] == f"auto-certified: {e['detail']['auto_certification']}" for e in prepared)
+    start = doc["entries"][-1]
+    assert (start["action"], start["detail"]["entities"], start["user"]) == ("run.start", list(ENTITIES), "closer")

@@ -39,7 +39,10 @@ def test_roles_decide_who_signs_off_and_a_preparer_never_approves_their_own_line
                                                                          ("approve", "rita", "agreed")]
     assert act(c, "pat", "HF_SN", "NO_SUCH_LINE", "prepare").status_code == 404
     audit = c.get("/api/audit?limit=5", headers=c.world.bearer("audrey")).json()["entries"]
-    assert [e["action"] for e in audit][:2] == ["signoff.approve", "signoff.prepare"]
+    assert [(e["user"], e["action"]) for e in audit] == [  # newest first; the refusals too (the 404 never got that far)
+        ("rita", "signoff.approve"), ("rita", "signoff.reject.refused"), ("duo", "signoff.approve.refused"),
+        ("duo", "signoff.prepare"), ("pat", "signoff.approve.refused")]
+    assert audit[1]["detail"]["why"] == f"{PERIOD} HF_SN VOUCHERS: a rejection needs a comment saying what to fix"
 
 
 def test_an_approved_period_locks_refuses_a_close_and_an_admin_unlocks_it(fresh_client):
@@ -48,17 +51,17 @@ def test_an_approved_period_locks_refuses_a_close_and_an_admin_unlocks_it(fresh_
     signs = SignOffs(runs)
     pat, rita = Principal("pat", frozenset({"preparer"}), "token"), Principal("rita", frozenset({"reviewer"}), "token")
     for entity in ENTITIES:
-        for line in LINES:
-            signs.prepare(pat, PERIOD, entity, line)
+        for line in LINES:  # comments: an INVESTIGATE line needs them
+            signs.prepare(pat, PERIOD, entity, line, "tied out")
             if (entity, line) != ("JM_EG", "SC_ACCRUED"):
-                signs.approve(rita, PERIOD, entity, line)
+                signs.approve(rita, PERIOD, entity, line, "agreed")
     runs.close()
     assert c.get(f"/api/signoffs/{PERIOD}", headers=c.world.bearer("audrey")).json()["locked"] is None
     assert act(c, "rita", "JM_EG", "SC_ACCRUED", "approve", "last one").status_code == 200
     lock = c.get(f"/api/signoffs/{PERIOD}", headers=c.world.bearer("audrey")).json()["locked"]
     assert lock["approvers"] == ["rita"]
     refused = c.post("/api/runs", json={"period": PERIOD, "entities": ["HF_SN"]}, headers=c.world.bearer("pat"))
-    assert refused.status_code == 400 and f"period {PERIOD} is locked since" in refused.json()["detail"]
+    assert refused.status_code == 409 and f"period {PERIOD} is locked since" in refused.json()["detail"]
     assert c.post(f"/api/periods/{PERIOD}/unlock", json={"reason": "restatement"},
                   headers=c.world.bearer("rita")).status_code == 403
     assert c.post(f"/api/periods/{PERIOD}/unlock", json={}, headers=c.world.bearer("adam")).status_code == 422
@@ -76,7 +79,7 @@ def test_a_close_started_over_http_runs_in_the_background(fresh_client):
     assert run_id.startswith("202509-") and r.json()["progress"] == f"/api/runs/{run_id}/progress"
     assert c.app.state.runner.wait(run_id, 120)
     progress = c.get(f"/api/runs/{run_id}/progress", headers=c.world.bearer("pat")).json()
-    assert (progress["status"], progress["steps"], progress["done"]) == ("completed", 13, 13)
+    assert (progress["status"], progress["steps"], progress["done"]) == ("completed", 14, 14)  # 13 evidence steps (CR_06 among them) and the reconciliation
     run = c.get(f"/api/runs/{run_id}", headers=c.world.bearer("pat")).json()
     assert run["user"] == "pat" and run["previous_run"] == c.world.run_id and run["entities"] == ["HF_SN"]
     latest = c.get(f"/api/results/{PERIOD}", headers=c.world.bearer("pat")).json()

@@ -11,9 +11,11 @@ two principals without a role: an OIDC user whose groups are all about other pro
     a role        the row's answer when the role is among the row's needs (admin holds them all), else 403
 
 Writes are chosen to get past the role check and then stop or change nothing that another row
-reads: a close of an entity that does not exist (400), approving a line nobody prepared (400),
-unlocking a period that is not locked (400). Only preparing HF_SN VOUCHERS succeeds, on this
-module's private copy of the world. A route of the app missing from the table fails the test.
+reads: a close of an entity that does not exist (400), a disposition on an item that does not
+exist (400), approving a line nobody prepared (409),
+unlocking a period that is not locked (409). Only preparing HF_SN VOUCHERS and the bulk approval
+of JM_EG (which no other row reads) succeed, on this module's private copy of the world. A route
+of the app missing from the table fails the test.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from soxauto.auth import LocalUsers
 from soxauto.auth.local import auth_users
 from soxauto.close.store import RunStore
 from soxauto.service import create_app
+from soxauto.signoff import SignOffs
 
 ANY, OPEN = ("any",), ()
 CLOSE, PREPARE, REVIEW, ADMIN = ("preparer", "admin"), ("preparer",), ("reviewer",), ("admin",)
@@ -54,9 +57,14 @@ API = [
     ("GET", f"/api/signoffs/{PERIOD}", None, ANY, 200),
     ("GET", f"/api/signoffs/{PERIOD}/history", None, ANY, 200),
     ("POST", f"/api/signoffs/{ITEMS}/prepare", {"comment": "matrix"}, PREPARE, 200),
-    ("POST", f"/api/signoffs/{PERIOD}/HF_SN/COLLECTIONS/approve", {}, REVIEW, 400),
-    ("POST", f"/api/periods/{PERIOD}/unlock", {"reason": "matrix"}, ADMIN, 400),
+    ("POST", f"/api/signoffs/{PERIOD}/HF_SN/{{unsigned}}/approve", {}, REVIEW, 409),
+    ("POST", f"/api/signoffs/{PERIOD}/JM_EG/approve-reconciled", {"comment": "matrix"}, REVIEW, 200),
+    ("POST", f"/api/periods/{PERIOD}/unlock", {"reason": "matrix"}, ADMIN, 409),
     ("GET", "/api/audit", None, ANY, 200),
+    ("POST", f"/api/periods/{PERIOD}/entities/HF_SN/lines/VOUCHERS/dispositions",  # no such item: refused, nothing changes
+     {"kind": "explained", "key": "NO_SUCH_KEY", "bridge": "NOT_IN_TV", "reason": "matrix"}, PREPARE, 400),
+    ("GET", f"/api/periods/{PERIOD}/entities/HF_SN/lines/VOUCHERS/dispositions", None, ANY, 200),
+    ("GET", f"/api/periods/{PERIOD}/dispositions", None, ANY, 200),
 ]
 PAGES = [
     ("GET", "/", None, ANY, 200),
@@ -64,10 +72,14 @@ PAGES = [
     ("GET", f"/periods/{ITEMS}", None, ANY, 200),
     ("GET", f"/periods/{ITEMS}/items.csv", None, ANY, 200),
     ("POST", f"/periods/{ITEMS}/signoff", {"action": "prepare"}, PREPARE, 303),
-    ("POST", f"/periods/{PERIOD}/HF_SN/COLLECTIONS/signoff", {"action": "approve"}, REVIEW, 400),
-    ("POST", f"/periods/{PERIOD}/unlock", {"reason": "matrix"}, ADMIN, 400),
+    ("POST", f"/periods/{PERIOD}/HF_SN/{{unsigned}}/signoff", {"action": "approve"}, REVIEW, 409),
+    ("POST", f"/periods/{PERIOD}/unlock", {"reason": "matrix"}, ADMIN, 409),
+    ("POST", f"/periods/{ITEMS}/disposition", {"item": "NOT_IN_TV:NO_SUCH_KEY", "kind": "explained", "reason": "matrix"},
+     PREPARE, 400),
     ("GET", f"/periods/{PERIOD}/validation", None, ANY, 200),
     ("GET", f"/periods/{PERIOD}/history", None, ANY, 200),
+    ("GET", f"/periods/{PERIOD}/HF_SN", None, ANY, 200),
+    ("POST", f"/periods/{PERIOD}/JM_EG/approve-reconciled", {"comment": "matrix"}, REVIEW, 200),
     ("GET", "/evidence", None, ANY, 200),
     ("GET", f"/evidence/{PACKAGE}", None, ANY, 200),
     ("POST", f"/evidence/{PACKAGE}/verify", None, ANY, 200),
@@ -113,6 +125,9 @@ def callers(world, idp, tmp_path_factory):
         # No command gives a local user no role; a row written by hand or by an older version can.
         with runs.engine.begin() as con:
             con.execute(update(auth_users).where(auth_users.c.name == "nora").values(roles="[]"))
+        # A line nobody prepared: the system prepares the auto-certified ones when the close ends.
+        states = SignOffs(runs).current(PERIOD, "HF_SN")
+        clients["unsigned"] = next(r["line"] for r in states if r["state"] == "unsigned" and r["line"] != "VOUCHERS")
         runs.close()
         clients["run"] = mine.run_id
         yield clients
@@ -142,7 +157,7 @@ def expected(caller: str, needs: tuple, allowed: int, *, api: bool) -> int:
                          ids=[f"{m} {p}" for m, p, *_ in API + PAGES + UNGUARDED])
 def test_every_route_answers_each_caller_as_its_roles_allow(callers, method, path, body, needs, allowed):
     api = path.startswith("/api/")
-    path = path.replace("{run}", callers["run"])
+    path = path.replace("{run}", callers["run"]).replace("{unsigned}", callers["unsigned"])
     got = {who: send(callers[who], method, path, body, api=api) for who in CALLERS}
     assert {who: r.status_code for who, r in got.items()} == \
         {who: expected(who, needs, allowed, api=api) for who in CALLERS}
@@ -161,7 +176,7 @@ def test_the_table_names_every_route_of_the_app(callers):
             served.add(("GET", route.path + "/style.css"))
         else:
             served |= {(m, route.path) for m in route.methods - {"HEAD"}}
-    listed = {(method, template_of(routes, method, path.replace("{run}", "RUN")))
+    listed = {(method, template_of(routes, method, path.replace("{run}", "RUN").replace("{unsigned}", "LINE")))
               for method, path, *_ in API + PAGES + UNGUARDED}
     # Logging in and out, open to anyone, are driven by test_pages and test_sessions: here they
     # would sign the callers out of the sessions the other rows use.

@@ -108,14 +108,17 @@ def test_a_removed_users_sessions_and_api_tokens_stop_working_at_once(fresh):
         assert not app.state.users.knows(fresh.tokens["pat"])  # no longer checked on the event loop
         token_id = fresh.tokens["pat"].split("_")[1]
         assert removed == {"name": "pat", "tokens": [token_id], "sessions_ended": 1}
-        entry = audit.entries(runs.engine)[-1]
+        *_, entry, failed = audit.entries(runs.engine)
         runs.close()
         assert (entry.user, entry.action, entry.detail) == \
             ("root", "user.remove", {"name": "pat", "tokens": [token_id], "sessions_ended": 1})
+        assert (failed.user, failed.action, failed.detail["why"]) == ("anonymous", "auth.token.refused", "unknown API token")
 
 
 def test_a_sessions_roles_are_read_from_the_user_store_on_every_request(fresh):
     with client_for(create_app(fresh.config())) as c:
+        assert c.post(f"/api/signoffs/{PERIOD}/HF_SN/VOUCHERS/prepare", json={"comment": "tied out"},
+                      headers=fresh.bearer("pat")).status_code == 200  # approve is offered on a prepared line only
         login(c, "rita")
         page = c.get(LINE).text
         assert 'value="approve"' in page and 'value="prepare"' not in page

@@ -62,7 +62,7 @@ def status(capsys) -> dict:
 
 def sign(capsys, line: str) -> None:
     assert cli(capsys, "signoff", "prepare", P, ENTITY, line, "--comment", "tied out", "--user", "pat")[0] == 0
-    assert cli(capsys, "signoff", "approve", P, ENTITY, line, "--user", "rita")[0] == 0
+    assert cli(capsys, "signoff", "approve", P, ENTITY, line, "--user", "rita", "--comment", "agreed")[0] == 0
 
 
 def test_a_rerun_that_changes_one_items_data_suspends_only_the_lines_relying_on_it(lake, capsys, team, isolated_home, tmp_path):
@@ -80,26 +80,34 @@ def test_a_rerun_that_changes_one_items_data_suspends_only_the_lines_relying_on_
     pq.write_table(pa.concat_tables([table.slice(0, n), table.slice(n + 1)]), source)
     _, second, _ = close(capsys, copy)
     assert [c["evidence_id"] for c in second["fingerprints"]["changed"]] == [f"IPE_07_{ENTITY}_202509"]
+    # An auto-certified line is prepared by the system as each close ends (docs/signoff.md).
+    auto = {ln["line"] for ln in first["reconciliation"]["lines"] if ln["auto_certified"]}
+    auto_after = "CUSTOMER_AR" in {ln["line"] for ln in second["reconciliation"]["lines"] if ln["auto_certified"]}
     states = status(capsys)
     assert {k: states[k] for k in ("CUSTOMER_AR", "VOUCHERS", "COLLECTIONS")} == \
-        {"CUSTOMER_AR": "suspended", "VOUCHERS": "approved", "COLLECTIONS": "unsigned"}
+        {"CUSTOMER_AR": "prepared" if auto_after else "suspended", "VOUCHERS": "approved",
+         "COLLECTIONS": "prepared" if "COLLECTIONS" in auto else "unsigned"}
     code, out, _ = cli(capsys, "signoff", "history", P, "--entity", ENTITY, "--line", "CUSTOMER_AR", "--json", "--user", "ada")
     events = json.loads(out)["events"]
-    assert [(e["action"], e["user"], e["run_id"]) for e in events] == \
+    assert [(e["action"], e["user"], e["run_id"]) for e in events if e["user"] != "soxauto"] == \
         [("prepare", "pat", first["run_id"]), ("approve", "rita", first["run_id"]), ("suspend", "closer", second["run_id"])]
-    assert events[2]["comment"].startswith(f"run {second['run_id']} changed what the sign-off relied on: IPE_07_{ENTITY}_202509 fingerprint ")
-    relied = events[0]["evidence"]
-    assert sorted(relied) == [f"{i}_{ENTITY}_202509" for i in ("CR_03", "CR_04", "CR_05", "IPE_07")]
+    assert [(e["action"], e["run_id"]) for e in events if e["user"] == "soxauto"] == \
+        [("prepare", first["run_id"])] * ("CUSTOMER_AR" in auto) + [("redo", second["run_id"])] * auto_after
+    suspend = next(e for e in events if e["action"] == "suspend")
+    assert suspend["comment"].startswith(f"run {second['run_id']} changed what the sign-off relied on: IPE_07_{ENTITY}_202509 fingerprint ")
+    relied = next(e for e in events if e["user"] == "pat")["evidence"]
+    assert sorted(relied) == [f"{i}_{ENTITY}_202509" for i in ("CR_03", "CR_04", "CR_05", "CR_06", "IPE_07")]
     steps = {s["evidence_id"]: s["manifest_sha256"] for s in first["steps"] if s["evidence_id"]}
     assert relied == {k: steps[k] for k in relied}  # the first run's packages, by manifest hash
     assert cli(capsys, "signoff", "prepare", P, ENTITY, "CUSTOMER_AR", "--user", "pat")[0] == 0
     code, out, _ = cli(capsys, "signoff", "history", P, "--entity", ENTITY, "--line", "CUSTOMER_AR", "--user", "ada")
-    assert [line.split()[2] for line in out.splitlines()] == ["prepare", "approve", "suspend", "redo"]
+    assert [line.split()[2] for line in out.splitlines() if line.split()[5] != "soxauto"] == \
+        ["prepare", "approve", "suspend", "prepare" if auto_after else "redo"]
     runs = RunStore(f"sqlite:///{isolated_home / 'runs.sqlite'}")
     actions = [e.action for e in audit.entries(runs.engine)]
     runs.close()
     finishes = [n for n, a in enumerate(actions) if a == "run.finish"]
-    assert actions.count("signoff.suspend") == 1 and actions[-1] == "signoff.redo"
+    assert actions.count("signoff.suspend") == 1 and actions[-1] == ("signoff.prepare" if auto_after else "signoff.redo")
     assert len(finishes) == 2 and actions.index("signoff.suspend") == finishes[1] + 1  # written as the rerun ends
 
 

@@ -126,7 +126,11 @@ def test_a_rerun_that_changes_a_relied_hash_suspends_and_the_history_keeps_every
     assert redo["action"] == "redo" and redo["fingerprints"]["IPE_08_HF_SN_202509"] == "fp-CHANGED"
     s.approve(REVIEWER, P, "HF_SN", "VOUCHERS")
     assert [e["action"] for e in s.history(P, "HF_SN", "VOUCHERS")] == ["prepare", "approve", "suspend", "redo", "approve"]
-    assert [e.action for e in audit.entries(runs.engine)][-3:] == ["signoff.suspend", "signoff.redo", "signoff.approve"]
+    assert [e.action for e in audit.entries(runs.engine) if not audit.is_refused(e.action)][-3:] == \
+        ["signoff.suspend", "signoff.redo", "signoff.approve"]
+    refused = [e for e in audit.entries(runs.engine) if audit.is_refused(e.action)]  # approving a suspended line
+    assert [(e.user, e.action, e.detail["line"]) for e in refused] == [("rita", "signoff.approve.refused", "VOUCHERS")]
+    assert refused[0].detail["why"].endswith("is suspended; only a prepared line can be approved")
 
 
 def test_changed_figures_on_the_same_data_also_suspend(runs):
@@ -175,9 +179,16 @@ def test_an_approved_period_is_locked_refused_to_close_and_unlocked_by_an_admin_
     assert [(e["action"], e["user"], e["run_id"]) for e in s.after_run("r2")] == [("lock", "closer", "r2")]
     assert s.locked(P)["run_id"] == "r2"
     assert [e["action"] for e in s.history(P)] == ["prepare", "approve", "prepare", "approve", "lock", "unlock", "lock"]
-    actions = [e.action for e in audit.entries(runs.engine)]
-    assert actions == ["signoff.prepare", "signoff.approve", "signoff.prepare", "signoff.approve", "signoff.lock",
-                       "signoff.unlock", "signoff.lock"]
+    actions = [(e.user, e.action) for e in audit.entries(runs.engine)]
+    assert actions == [("pat", "signoff.prepare"), ("rita", "signoff.approve"), ("pat", "signoff.prepare"),
+                       ("ron", "signoff.approve"), ("ron", "signoff.lock"),
+                       ("unknown", "close.refused"),  # check_open is not told who closes
+                       ("rita", "signoff.unlock.refused"), ("ada", "signoff.unlock.refused"), ("ada", "signoff.unlock"),
+                       ("ada", "signoff.unlock.refused"), ("closer", "signoff.lock")]
+    assert [e.detail["why"] for e in audit.entries(runs.engine) if audit.is_refused(e.action)][1:] == [
+        "rita (reviewer) may not do this: it needs the role admin",
+        "unlocking 2025-09 needs a reason (it is kept in the sign-off history and audit log)",
+        "period 2025-09 is not locked"]
     assert audit.verify(runs.engine) == []
 
 

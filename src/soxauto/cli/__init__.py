@@ -14,6 +14,7 @@ from . import batch as batch_cli
 from . import catalog as catalog_cli
 from . import close as close_cli
 from . import config as config_cli
+from . import disposition as disposition_cli
 from . import evidence as evidence_cli
 from . import extract as extract_cli
 from . import lake as lake_cli
@@ -21,6 +22,7 @@ from . import recon as recon_cli
 from . import report as report_cli
 from . import schedule as schedule_cli
 from . import signoff as signoff_cli
+from . import sql as sql_cli
 from . import users as users_cli
 from . import serve as serve_cli
 from . import validate as validate_cli
@@ -37,6 +39,7 @@ app.add_typer(catalog_cli.app, name="catalog", help="List, show, validate and ex
 app.add_typer(evidence_cli.app, name="evidence", help="Verify evidence packages and the ledger.")
 app.add_typer(evidence_cli.keys_app, name="keys", help="Show or export the evidence signing key.")
 app.add_typer(config_cli.app, name="config", help="Show the effective configuration.")
+app.add_typer(sql_cli.app, name="sql", help="Show the SQL a close sends to an engine, as that engine receives it.")
 extract_cli.register(app)
 batch_cli.register(app)
 validate_cli.register(app)
@@ -47,6 +50,7 @@ close_cli.register(app)
 auth_cli.register(app)
 users_cli.register(app)
 signoff_cli.register(app)
+disposition_cli.register(app)
 serve_cli.register(app)
 
 

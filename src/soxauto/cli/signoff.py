@@ -1,8 +1,10 @@
-"""``soxauto signoff``: prepare, approve, reject, status, history and unlock (docs/signoff.md).
+"""``soxauto signoff``: prepare, approve (one line, or every prepared RECONCILED line of an entity),
+reject, status, history and unlock (docs/signoff.md).
 
 The acting user is ``--user`` or the configured ``user``; their roles are those of the local
-user of that name (``soxauto users``). Refusals exit 3: a role that may not act, a preparer
-approving their own line, an action the line's state does not allow."""
+user of that name (``soxauto users``). Refusals exit 3 and are written to the audit log: a role
+that may not act, a preparer approving their own line, an action the line's state or status does
+not allow (a line in ERROR; an INVESTIGATE line without a comment), a locked period."""
 
 from __future__ import annotations
 
@@ -52,12 +54,45 @@ def prepare_cmd(period: str = PERIOD, entity: str = ENTITY, line: str = LINE,
 
 
 @app.command("approve")
-def approve_cmd(period: str = PERIOD, entity: str = ENTITY, line: str = LINE,
-                comment: str = typer.Option("", "--comment", help="The reviewer's comment."), user: Optional[str] = USER) -> None:
-    """Approve a prepared line (reviewer role, never its preparer)."""
+def approve_cmd(period: str = PERIOD, entity: str = ENTITY,
+                line: Optional[str] = typer.Argument(None, help="Reconciliation line; omit it with --all-reconciled."),
+                comment: str = typer.Option("", "--comment", help="The reviewer's comment (required for an INVESTIGATE line)."),
+                all_reconciled: bool = typer.Option(False, "--all-reconciled",
+                                                    help="Approve every prepared RECONCILED line of the entity, one event each."),
+                user: Optional[str] = USER) -> None:
+    """Approve a prepared line (reviewer role, never its preparer); an INVESTIGATE line needs a
+    comment and is approved with exception. With --all-reconciled, every prepared RECONCILED line
+    of ENTITY; the lines left out are listed with the reason."""
+    from ..errors import UsageError
+
+    if all_reconciled == (line is not None):
+        raise UsageError("give either a LINE or --all-reconciled (every prepared RECONCILED line of the entity), not both"
+                         if all_reconciled else "give the LINE to approve, or --all-reconciled")
+    locked = "; every line is approved: the period is locked"
     with session(user) as (signoffs, who):
-        event = signoffs.approve(who, period, entity, line, comment)
-    typer.echo(_said(event) + ("; every line is approved: the period is locked" if event.get("period_locked") else ""))
+        if all_reconciled:
+            done = signoffs.approve_reconciled(who, period, entity, comment)
+        else:
+            event = signoffs.approve(who, period, entity, line, comment)
+    if not all_reconciled:
+        exception = event.get("exception")
+        typer.echo(_said(event) + (f" with exception, accepting {_accepted(exception)}" if exception else "")
+                   + (locked if event.get("period_locked") else ""))
+        return
+    total = len(done["approved"]) + len(done["skipped"])
+    typer.echo(f"approved {len(done['approved'])} of {total} lines of {done['period']} {done['entity']} by {done['user']}, "
+               f"skipped {len(done['skipped'])}" + (locked if done["period_locked"] else ""))
+    for name in done["approved"]:
+        typer.echo(f"  approved {name}")
+    for s in done["skipped"]:
+        typer.echo(f"  skipped  {s['line']}: {s['why']}")
+
+
+def _accepted(exception: dict) -> str:
+    from ..signoff.gate import items_text
+
+    items = exception["open_items"]
+    return f"{len(items)} open item{'' if len(items) == 1 else 's'} ({items_text(items, exception.get('currency'))})"
 
 
 @app.command("reject")
@@ -96,6 +131,11 @@ def status_cmd(period: str = PERIOD, entity: Optional[str] = typer.Option(None, 
     for r in rows:
         typer.echo(f"{r['entity']:<7} {r['line']:<13} {r['state']:<10} prepared {r['prepared_by'] or '-':<12} "
                    f"reviewed {r['reviewed_by'] or '-':<12} {r['comment']}".rstrip())
+        if r["cause"]:
+            typer.echo(f"        ERROR: {r['cause']}: it can be neither prepared nor approved")
+        if r["exception"]:
+            typer.echo(f"        approved with exception: {r['exception']['line_status']} "
+                       f"({', '.join(r['exception']['reasons'])}), accepting {_accepted(r['exception'])}")
     typer.echo(f"{period} locked since {lock['locked_at']} (approved by {', '.join(lock['approvers'])})" if lock
                else f"{period} not locked")
 
@@ -114,7 +154,8 @@ def history_cmd(period: str = PERIOD, entity: Optional[str] = typer.Option(None,
         typer.echo(json.dumps({"period": period, "events": events}, indent=2))
         return
     for e in events:
-        typer.echo(f"{e['seq']:>5} {e['at']}  {e['action']:<8} {e['entity'] or '':<7} {e['line'] or '':<13} "
+        action = "approve_with_exception" if e["exception"] else e["action"]
+        typer.echo(f"{e['seq']:>5} {e['at']}  {action:<8} {e['entity'] or '':<7} {e['line'] or '':<13} "
                    f"{e['user']:<12} {e['comment']}".rstrip())
 
 

@@ -9,6 +9,10 @@
 
 Removing entries from the end leaves a shorter valid chain; the run rows record the audit
 head at each run's end (``head``) so a truncated tail shows against them.
+
+A refused action (a sign-off the role, the four-eyes rule or the line's state does not allow, a
+failed login) is an entry too: its action ends in ``.refused`` (``signoff.approve.refused``,
+``auth.login.refused``) and its detail says why (``refused``, ``is_refused``).
 """
 
 from __future__ import annotations
@@ -98,6 +102,18 @@ def append(engine, user: str, action: str, run_id: str | None = None, **detail) 
         except (IntegrityError, OperationalError):
             time.sleep(0.05)  # someone appended after the same head: read the new head
     raise RuntimeError("could not append to the audit log after 50 attempts")
+
+
+REFUSED = ".refused"
+
+
+def refused(engine, user: str, action: str, why: str, run_id: str | None = None, **detail) -> int:
+    """Record that ``user`` was refused ``action`` (e.g. ``signoff.approve``) and why."""
+    return append(engine, (user or "anonymous")[:200], action + REFUSED, run_id, why=why, **detail)
+
+
+def is_refused(action: str) -> bool:
+    return action.endswith(REFUSED)
 
 
 def entries(engine, run_id: str | None = None) -> list[Entry]:

@@ -7,6 +7,9 @@ SQLAlchemy Core over SQLite (a file under ``SOXAUTO_HOME`` by default) or Postgr
     steps          one row per unit of work: (entity, ``evidence``, item) and (entity, ``reconcile``);
                    status, attempts, timings, evidence id, manifest SHA-256, fingerprint, rows, tests
     recon_results  one row per reconciliation line, its figures as exact decimal strings and its JSON
+                   (its latest revision: a disposition recomputes a line without re-running the close)
+    recon_revisions every revision of a line's result after the close's own (revision 0), with its cause
+    dispositions   a preparer's word on an open item (``close.dispositions``)
     locks          (period, entity) held by a running close (``close.lock``)
     audit_log      append-only, hash-chained (``close.audit``)
 
@@ -91,6 +94,17 @@ recon_results = Table(
     Column("detail", Text, nullable=False),  # the line in the shape of ``soxauto recon --json``
 )
 
+recon_revisions = Table(
+    "recon_revisions", metadata,
+    Column("run_id", String(64), ForeignKey("runs.id"), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("revision", Integer, primary_key=True, autoincrement=False),  # 0: the close's own result
+    Column("cause", Text),  # JSON {disposition, sha256}; null for revision 0
+    Column("detail", Text, nullable=False),  # the line as recon_results held it at this revision
+    Column("at", String(32), nullable=False),
+)
+
 STEP_FIELDS = tuple(c.name for c in steps.columns)
 
 
@@ -132,6 +146,7 @@ def connect_url(url: str) -> Engine:
 class RunStore:
     def __init__(self, url: str):
         from . import audit  # noqa: F401  (its table and triggers join the metadata)
+        from . import dispositions  # noqa: F401
         from . import lock  # noqa: F401
 
         self.url = url
@@ -230,6 +245,39 @@ class RunStore:
                     "status": ln["status"], "reason": ln["reason"], "detail": json.dumps(ln)} for n, ln in enumerate(lines)])
             con.execute(update(steps).where(*_step_is(run_id, entity, "reconcile", "")).values(
                 status="done", finished_at=now(), seconds=seconds, detail=json.dumps(detail), outcome=None, error=None))
+
+    def save_revision(self, run_id: str, entity: str, line: dict, cause: dict, *, con=None) -> int:
+        """Make ``line`` (a line dict carrying its ``revision``) the line's current result, and keep
+        it in ``recon_revisions``; the first time, the close's own result is kept there first as
+        revision 0. In the caller's transaction ``con`` when given (both or neither)."""
+        if con is None:
+            with self.engine.begin() as con:
+                return self.save_revision(run_id, entity, line, cause, con=con)
+        name, at = line["line"], now()
+        where = (recon_results.c.run_id == run_id, recon_results.c.entity == entity, recon_results.c.line == name)
+        current = con.execute(select(recon_results.c.detail).where(*where)).scalar_one_or_none()
+        if current is None:
+            raise UsageError(f"run {run_id} has no line {name} for {entity}: nothing to revise")
+        kept = con.execute(select(recon_revisions.c.revision).where(
+            recon_revisions.c.run_id == run_id, recon_revisions.c.entity == entity, recon_revisions.c.line == name).limit(1)).first()
+        if kept is None:
+            before = json.loads(current)
+            con.execute(insert(recon_revisions).values(run_id=run_id, entity=entity, line=name, revision=before.get("revision", 0),
+                                                       cause=None, detail=current, at=at))
+        con.execute(insert(recon_revisions).values(run_id=run_id, entity=entity, line=name, revision=line["revision"],
+                                                   cause=json.dumps(cause, sort_keys=True), detail=json.dumps(line), at=at))
+        con.execute(update(recon_results).where(*where).values(
+            unexplained_lcy=line["unexplained_lcy"], unexplained_usd=line["unexplained_usd"], status=line["status"],
+            reason=line["reason"], detail=json.dumps(line)))
+        return line["revision"]
+
+    def revisions(self, run_id: str, entity: str, line: str) -> list[dict]:
+        """Every kept revision of one line's result, oldest first (empty: never revised)."""
+        with self.engine.connect() as con:
+            rows = con.execute(select(recon_revisions).where(
+                recon_revisions.c.run_id == run_id, recon_revisions.c.entity == entity, recon_revisions.c.line == line)
+                .order_by(recon_revisions.c.revision)).mappings().all()
+        return [{**r, "cause": json.loads(r["cause"]) if r["cause"] else None, "detail": json.loads(r["detail"])} for r in rows]
 
     def recon_lines(self, run_id: str) -> dict[str, list[dict]]:
         """Lines per entity, in the pack's order."""

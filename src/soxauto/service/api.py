@@ -3,7 +3,9 @@
 A principal without a role is refused (403) by every route, reads included (``principal`` below).
 Reading is open to every role (an auditor reads everything and changes nothing); starting a
 close needs ``preparer`` or ``admin``; sign-off actions are checked by ``soxauto.signoff`` itself
-(prepare: preparer; approve and reject: reviewer, never the line's preparer; unlock: admin).
+(prepare: preparer; approve and reject: reviewer, never the line's preparer; unlock: admin), and
+so is the line's status (ERROR refused with 409, INVESTIGATE only with a comment). Refusals are
+written to the audit log, by ``soxauto.signoff`` for sign-off and here for a close.
 Amounts are decimal strings exactly as the reconciliation computed them.
 
 Answers about a completed run's results are built once and served from ``service/cache.py``
@@ -28,8 +30,10 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from ..errors import SoxautoError, did_you_mean
 from ..period import Period
 from . import cache
+from .problem import NotFound
 from .reader import Reader
 from .security import api_principal, bearer, require
 
@@ -110,7 +114,13 @@ def runs_list(who: Who, data: Data, period: Annotated[str | None, Query(pattern=
 
 @router.post("/runs", tags=["runs"], status_code=202)
 def runs_start(body: CloseBody, who: Who, request: Request) -> dict:
-    require(who, "preparer", "admin")
+    try:
+        require(who, "preparer", "admin")
+    except SoxautoError as e:
+        from ..close import audit
+
+        audit.refused(request.app.state.reader.runs.engine, who.name, "close", str(e), period=body.period)
+        raise
     run_id = request.app.state.runner.start(who.name, period_of(body.period) if body.period else None,
                                             tuple(body.entities))
     return {"run_id": run_id, "progress": f"/api/runs/{run_id}/progress"}
@@ -287,6 +297,19 @@ def signoff_history(period: PeriodPath, who: Who, request: Request,
     return signoffs(request).history(period_of(period), entity, line)
 
 
+@router.post("/signoffs/{period}/{entity}/approve-reconciled", tags=["sign-off"])
+def signoff_approve_reconciled(period: PeriodPath, entity: NamePath, body: CommentBody, who: Who, data: Data,
+                               request: Request) -> dict:
+    """Approve every prepared RECONCILED line of the entity (reviewer), one event per line;
+    ``skipped`` lists the lines left out and why (a line the caller prepared, one not prepared,
+    an INVESTIGATE or ERROR line)."""
+    p = period_of(period)
+    run = data.run_for(p)
+    if entity not in run["entities"]:  # 404, as for a line the period does not have
+        raise NotFound(f"run {run['id']} has no entity {entity!r}{did_you_mean(entity, run['entities'])}")
+    return signoffs(request).approve_reconciled(who, p, entity, body.comment)
+
+
 @router.post("/signoffs/{period}/{entity}/{line}/{action}", tags=["sign-off"])
 def signoff_act(period: PeriodPath, entity: NamePath, line: NamePath, action: Literal["prepare", "approve", "reject"],
                 body: CommentBody, who: Who, data: Data, request: Request) -> dict:
@@ -300,11 +323,101 @@ def period_unlock(period: PeriodPath, body: ReasonBody, who: Who, request: Reque
     return signoffs(request).unlock(who, period_of(period), body.reason)
 
 
+# dispositions
+
+
+class DispositionBody(BaseModel):
+    """A disposition on an open item. The fields are checked by ``close.dispositions.record``, so
+    that every refusal (an unknown kind, no reason, an amount other than the open amount) is
+    written to the audit log with why; attachments are base64, at most ``attachment_max_bytes`` each."""
+
+    kind: str = Field(..., max_length=32, description="explained | adjust")
+    key: str = Field(..., min_length=1, max_length=400, description="the item's key, as the proof items list it")
+    bridge: str = Field(..., min_length=1, max_length=64, description="the item's bridge; UNEXPLAINED for an unclaimed key")
+    reason: str = Field("", max_length=4000, description="required for explained")
+    journal: dict[str, str] | None = Field(None, description="adjust: {debit, credit, description}")
+    amount: str | None = Field(None, max_length=48, description="adjust: the open amount (the default)")
+    attachments: list["AttachmentBody"] = Field(default_factory=list, max_length=20)
+
+
+class AttachmentBody(BaseModel):
+    name: str = Field(..., max_length=1000, description="a display name; only its last path component is kept")
+    content_base64: str
+
+
+DispositionBody.model_rebuild()
+
+
+def record_disposition(request: Request, who, spec) -> dict:
+    """Record ``spec`` (close.dispositions.DispositionSpec) for ``who``, the period's lock read from
+    the sign-off; the revised run's cached answers are dropped. Shared with the dashboard's form."""
+    from ..close.dispositions import record
+
+    cfg, reader = request.app.state.cfg, request.app.state.reader
+    signs = signoffs(request)
+    done = record(reader.runs, who, spec, locked=lambda p: signs.locked(str(p)) is not None, reports=reader.reports,
+                  attachment_dir=FsPath(cfg.home) / "attachments", max_bytes=cfg.attachment_max_bytes)
+    signs.after_revision(who.name, done)
+    reader.forget(done["run_id"])
+    request.app.state.answers.forget(done["run_id"])
+    return done
+
+
+@router.post("/periods/{period}/entities/{entity}/lines/{line}/dispositions", tags=["dispositions"], status_code=201)
+def disposition_record(period: PeriodPath, entity: NamePath, line: NamePath, body: DispositionBody, who: Who,
+                       request: Request) -> dict:
+    """Record a disposition on an open item of the period's latest completed close (preparer). It
+    takes effect at once: the answer holds the disposition and the line's new revision. Refused
+    (and audit-logged): 403 not a preparer; 409 a locked period, a line in ERROR, an item not open,
+    a close running; 400 no such item, no reason, no journal, another amount, a bad attachment."""
+    import base64
+    import binascii
+
+    from ..close.dispositions import DispositionSpec
+
+    uploads = []
+    for a in body.attachments:
+        try:
+            uploads.append((a.name, base64.b64decode(a.content_base64, validate=True)))
+        except (binascii.Error, ValueError):
+            from ..close import audit
+            from ..errors import UsageError
+
+            why = f"attachment {a.name!r}: content_base64 is not base64"
+            audit.refused(request.app.state.reader.runs.engine, who.name, "disposition.record", why, period=period,
+                          entity=entity, line=line, key=body.key, bridge=body.bridge, kind=body.kind)
+            raise UsageError(why) from None
+    spec = DispositionSpec(period, entity, line, body.key, body.bridge, body.kind, body.reason, body.journal, body.amount,
+                           tuple(uploads))
+    return record_disposition(request, who, spec)
+
+
+@router.get("/periods/{period}/entities/{entity}/lines/{line}/dispositions", tags=["dispositions"])
+def disposition_list(period: PeriodPath, entity: NamePath, line: NamePath, who: Who, data: Data) -> dict:
+    """Every disposition of the line in the order recorded (in force, superseded or withdrawn), and
+    whether one in force applies in the period's latest completed close."""
+    from ..close.dispositions import history
+
+    p = period_of(period)
+    return {"period": p, "entity": entity, "line": line,
+            "dispositions": history(data.view, p, entity, line, reports=data.reports)}
+
+
+@router.get("/periods/{period}/dispositions", tags=["dispositions"])
+def disposition_period(period: PeriodPath, who: Who, data: Data,
+                       entity: Annotated[str | None, Query(pattern=NAME)] = None) -> dict:
+    from ..close.dispositions import history
+
+    p = period_of(period)
+    return {"period": p, "dispositions": history(data.view, p, entity, reports=data.reports)}
+
+
 # audit
 
 
 @router.get("/audit", tags=["audit"])
 def audit_log(who: Who, data: Data, run_id: RunQuery = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> dict:
-    return data.audit(run_id, limit, offset)
+              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0, refused: bool = False) -> dict:
+    """Newest first; ``refused=true``: only refused actions and failed logins (``refused`` on each entry)."""
+    return data.audit(run_id, limit, offset, refused)
 

@@ -87,6 +87,13 @@ class ResponseCache:
                 self._bytes -= len(dropped.body)
 
 
+    def forget(self, run_id: str) -> None:
+        """Drop every answer about ``run_id``: a disposition revised its lines."""
+        with self._guard:
+            for key in [k for k in self._entries if k[0] == run_id]:
+                self._bytes -= len(self._entries.pop(key).body)
+
+
 def make(body: bytes, media_type: str, filename: str | None = None) -> Answer:
     headers = (("Content-Disposition", f'attachment; filename="{filename}"'),) if filename else ()
     return Answer(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', headers)

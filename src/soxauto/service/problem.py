@@ -41,6 +41,7 @@ STATUS = {
     "Forbidden": (403, "forbidden"),
     "NotFound": (404, "not found"),
     "Conflict": (409, "conflict"),
+    "ConflictError": (409, "conflict"),
     "LockedError": (409, "period is being closed"),
     "IntegrityError": (409, "evidence integrity failure"),
     "UsageError": (400, "bad request"),

@@ -163,6 +163,13 @@ class Reader:
         return [r for r in rows if r["line"] == line and (bridge is None or r["bridge"] == bridge)
                 and (material is None or r["material"] is material)]
 
+    def forget(self, run_id: str) -> None:
+        """Drop what is kept of a run: a disposition revised its lines (close.dispositions)."""
+        with self._guard:
+            self._lines.pop(run_id, None)
+            for key in [k for k in self._cache if len(k) > 1 and k[1] == run_id]:
+                del self._cache[key]
+
     def _remember(self, run: dict, key: tuple, value) -> None:
         """Keep what a completed run's files say: they never change once the run is done."""
         if run["status"] != "completed":
@@ -265,13 +272,16 @@ class Reader:
 
     # audit and catalog
 
-    def audit(self, run_id: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+    def audit(self, run_id: str | None = None, limit: int = 100, offset: int = 0, refused: bool = False) -> dict:
+        """Newest first; with ``refused``, only the refused actions and failed logins."""
         entries = audit.entries(self.view.engine, run_id)
         entries.reverse()  # newest first
+        if refused:
+            entries = [e for e in entries if audit.is_refused(e.action)]
         page = entries[offset:offset + limit]
         return {"total": len(entries), "offset": offset, "limit": limit,
                 "entries": [{"seq": e.seq, "at": e.at, "user": e.user, "run_id": e.run_id, "action": e.action,
-                             "detail": e.detail, "sha256": e.sha256} for e in page]}
+                             "refused": audit.is_refused(e.action), "detail": e.detail, "sha256": e.sha256} for e in page]}
 
     @property
     def catalog(self):

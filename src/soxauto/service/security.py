@@ -9,7 +9,8 @@ row read (the revocation check), and on SQLite that read runs on the event loop 
 doubled the p95 latency of the load benchmark.
 
 Either way a principal without a SOXauto role is refused (403) before any route runs: no role,
-no data (an OIDC user whose groups name no role authenticates, and may do nothing).
+no data (an OIDC user whose groups name no role authenticates, and may do nothing). A token that
+does not verify, like a dashboard login that fails, is written to the audit log (``failed_login``).
 
 Dashboard: a signed session cookie (``SameSite=Strict``, ``HttpOnly``) holds a random session key
 and a CSRF token, nothing else. The key names a row of the user store (``LocalUsers.session``),
@@ -20,6 +21,7 @@ afterwards. Every form carries the CSRF token and every POST is refused (403) wi
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -52,12 +54,27 @@ async def api_principal(request: Request, credentials: HTTPAuthorizationCredenti
                          "(an OIDC access token, or a local token from 'soxauto users token')")
     state, token = request.app.state, credentials.credentials
     cheap = getattr(state.authenticate, "cheap", None)  # the authenticator knows what it verified before
-    if state.reader.inline and cheap is not None and cheap(token):
-        who = state.authenticate(token)
-    else:
-        who = await run_in_threadpool(state.authenticate, token)
+    try:
+        if state.reader.inline and cheap is not None and cheap(token):
+            who = state.authenticate(token)
+        else:
+            who = await run_in_threadpool(state.authenticate, token)
+    except SoxautoError as e:
+        await run_in_threadpool(failed_login, request, "auth.token", "anonymous", str(e), via="api",
+                                token_sha256=hashlib.sha256(token.encode("utf-8")).hexdigest()[:16])
+        raise
     require(who)  # some role, whichever: without one a principal reads nothing
     return who
+
+
+def failed_login(request: Request, action: str, user: str, why: str, **detail) -> None:
+    """A credential that did not verify, in the audit log: who claimed it (a dashboard login's user
+    name; ``anonymous`` for a bearer token), from where, why; never the password or the token
+    (a token is named by the first 16 hex digits of its SHA-256, enough to see it come back)."""
+    from ..close import audit
+
+    client = request.client.host if request.client else None
+    audit.refused(request.app.state.reader.runs.engine, user, action, why, client=client, **detail)
 
 
 def require(principal, *roles: str) -> None:

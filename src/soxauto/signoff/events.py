@@ -10,7 +10,11 @@ succeed from the same state: the second one's insert fails, it reads again and i
 
 ``basis`` is what the event relied on (JSON): ``evidence`` {evidence_id: manifest_sha256} of the
 packages the line was reconciled from, their data ``fingerprints`` and ``figures_sha256`` of the
-line's figures (``basis`` in workflow.py says why both).
+line's figures (``basis`` in workflow.py says why both). Two more keys, when they apply:
+``auto_certification`` (the code of an auto-certified line the system prepared) and
+``exception`` on the approval of an INVESTIGATE line: the line's status, reasons, unresolved
+amount and the open items the reviewer accepts (``gate.open_items``). Such an approval folds to
+the state ``approved_with_exception``; the action stays ``approve``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ signoff_events = Table(
 append_only(signoff_events)
 
 ACTIONS = ("prepare", "approve", "reject", "suspend", "redo", "lock", "unlock")
-STATES = ("unsigned", "prepared", "approved", "rejected", "suspended")
+STATES = ("unsigned", "prepared", "approved", "approved_with_exception", "rejected", "suspended")
+APPROVED = ("approved", "approved_with_exception")  # either way the line is signed off
 
 
 def event_dict(row) -> dict:
@@ -52,7 +57,8 @@ def event_dict(row) -> dict:
     return {"seq": row["seq"], "action": row["action"], "period": row["period"], "entity": row["entity"] or None,
             "line": row["line"] or None, "user": row["user"], "at": row["at"], "comment": row["comment"],
             "run_id": row["run_id"], "evidence": basis.get("evidence", {}), "fingerprints": basis.get("fingerprints", {}),
-            "figures_sha256": basis.get("figures_sha256")}
+            "figures_sha256": basis.get("figures_sha256"), "auto_certification": basis.get("auto_certification"),
+            "exception": basis.get("exception")}
 
 
 def read(con, period: str, entity: str | None = None, line: str | None = None) -> list[dict]:
@@ -76,12 +82,18 @@ class LineState:
     comment: str = ""
     run_id: str | None = None
     basis: dict = field(default_factory=dict)  # of the preparation in force
+    exception: dict | None = None  # of an approval with exception: what it accepted
+
+    @property
+    def approved(self) -> bool:
+        return self.state in APPROVED
 
     def to_dict(self) -> dict:
         return {"state": self.state, "run_id": self.run_id, "prepared_by": self.prepared_by,
                 "prepared_at": self.prepared_at, "reviewed_by": self.reviewed_by, "reviewed_at": self.reviewed_at,
                 "comment": self.comment, "evidence": self.basis.get("evidence", {}),
-                "fingerprints": self.basis.get("fingerprints", {}), "figures_sha256": self.basis.get("figures_sha256")}
+                "fingerprints": self.basis.get("fingerprints", {}), "figures_sha256": self.basis.get("figures_sha256"),
+                "auto_certification": self.basis.get("auto_certification"), "exception": self.exception}
 
 
 def fold(events: list[dict]) -> LineState:
@@ -91,11 +103,12 @@ def fold(events: list[dict]) -> LineState:
         if a in ("prepare", "redo"):
             s = LineState("prepared", e["user"], e["at"], None, None, e["comment"], e["run_id"], _basis(e))
         elif a == "approve":
-            s.state, s.reviewed_by, s.reviewed_at, s.comment = "approved", e["user"], e["at"], e["comment"]
+            s.state = "approved_with_exception" if e.get("exception") else "approved"
+            s.reviewed_by, s.reviewed_at, s.comment, s.exception = e["user"], e["at"], e["comment"], e.get("exception")
         elif a == "reject":
             s.state, s.reviewed_by, s.reviewed_at, s.comment = "rejected", e["user"], e["at"], e["comment"]
         elif a == "suspend":
-            s.state, s.comment = "suspended", e["comment"]
+            s.state, s.comment, s.exception = "suspended", e["comment"], None
     return s
 
 
@@ -109,4 +122,5 @@ def period_lock(events: list[dict]) -> dict | None:
 
 
 def _basis(e: dict) -> dict:
-    return {"evidence": e["evidence"], "fingerprints": e["fingerprints"], "figures_sha256": e["figures_sha256"]}
+    out = {"evidence": e["evidence"], "fingerprints": e["fingerprints"], "figures_sha256": e["figures_sha256"]}
+    return out | ({"auto_certification": e["auto_certification"]} if e.get("auto_certification") else {})

@@ -7,8 +7,17 @@
                          rejected             suspended ──redo──▶ prepared
 
 A prepared line can also be suspended. When every line × entity of the period's latest
-completed close is approved, the period is locked; a close of it is refused until an admin
-unlocks it with a reason. A close that finishes with every line still approved locks it again.
+completed close is approved (with or without exception), the period is locked; a close of it is
+refused until an admin unlocks it with a reason. A close that finishes with every line still
+approved locks it again.
+
+The line's status gates the actions (``gate``): a line in ERROR is neither prepared nor approved;
+an INVESTIGATE line is prepared and approved only with a comment, its approval recorded as
+``approved_with_exception`` with the open items it accepts; an auto-certified line is prepared by
+the system at the end of the close (``after_run``); ``approve_reconciled`` approves every prepared
+RECONCILED line of an entity in one action, one event per line. Every refusal, whatever its cause
+(role, four-eyes, state, status, a missing comment, a locked period), is written to the audit log
+as ``signoff.<action>.refused`` with who and why, and raised.
 
 What a sign-off relies on (``basis``): for a line of an entity, the evidence packages its
 reconciliation read: CR_03 (GL entries), CR_04 (GL balances), CR_05 (FX) and the line's target
@@ -23,7 +32,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,28 +42,40 @@ from ..auth.principal import Forbidden, Principal, require
 from ..close import audit
 from ..close.lock import LockedError, live_holder
 from ..close.store import RunStore, now
-from ..errors import UsageError, did_you_mean
+from ..errors import ConflictError, SoxautoError, UsageError, did_you_mean
 from ..evidence.canonical import canonical_bytes, sha256_hex
 from ..period import Period
 from . import events as ev
-from .events import signoff_events, signoff_metadata
+from .events import APPROVED, signoff_events, signoff_metadata
+from ..close.dispositions import in_force, recorders
+from .gate import SYSTEM, auto_certification, bulk_skip, error_cause, exception_record, items_text, open_items, reasons
 
 # The items every line reads besides its target value item (recon.lines.ReconPack.items).
-GL_ITEMS = ("CR_03", "CR_04", "CR_05")
+GL_ITEMS = ("CR_03", "CR_04", "CR_05", "CR_06")
 FIGURES = ("gl_amount", "tv_amount", "variance_lcy", "unexplained_lcy", "unexplained_usd", "status", "reason")
-SYSTEM = "soxauto"
+# Figures of the reworked reconciliation, hashed when a line has them (a disposition moves them
+# and nothing else); a line without them keeps the hash it had.
+NEW_FIGURES = ("unresolved_lcy", "reasons")
 
 
-def basis(line: dict, steps: list[dict]) -> dict:
-    """What a sign-off of ``line`` (a run's line dict) relies on, from that run's steps."""
+class _Skip(Exception):
+    """A line a bulk approval leaves out (not a refusal of the action: it is reported)."""
+
+
+def basis(line: dict, steps: list[dict], dispositions: dict[str, str] | None = None) -> dict:
+    """What a sign-off of ``line`` (a run's line dict) relies on, from that run's steps, and
+    the dispositions in force on the line (id → SHA-256 of their content, attachments included)."""
     items = (*GL_ITEMS, line["tv_item"])
     done = [s for s in steps if s["entity"] == line["entity"] and s["stage"] == "evidence" and s["item"] in items
             and s["status"] == "done" and s["evidence_id"]]
-    figures = {k: line.get(k) for k in FIGURES}
+    figures = {k: line.get(k) for k in FIGURES} | {k: line[k] for k in NEW_FIGURES if k in line}
     figures["bridges"] = {b: v.get("amount_lcy") for b, v in (line.get("bridges") or {}).items()}
-    return {"evidence": {s["evidence_id"]: s["manifest_sha256"] for s in done},
-            "fingerprints": {s["evidence_id"]: s["fingerprint"] for s in done},
-            "figures_sha256": sha256_hex(canonical_bytes(figures))}
+    out = {"evidence": {s["evidence_id"]: s["manifest_sha256"] for s in done},
+           "fingerprints": {s["evidence_id"]: s["fingerprint"] for s in done},
+           "figures_sha256": sha256_hex(canonical_bytes(figures))}
+    if dispositions:
+        out["dispositions"] = dict(sorted(dispositions.items()))
+    return out
 
 
 def changes(before: dict, after: dict) -> list[str]:
@@ -65,6 +87,10 @@ def changes(before: dict, after: dict) -> list[str]:
             out.append(f"{eid} fingerprint {(old.get(eid) or 'none')[:12]} -> {(new.get(eid) or 'none')[:12]}")
     if before.get("figures_sha256") != after.get("figures_sha256"):
         out.append("the line's figures changed")
+    old, new = before.get("dispositions", {}), after.get("dispositions", {})
+    for did in sorted(set(old) | set(new)):
+        if old.get(did) != new.get(did):
+            out.append(f"disposition {did} {'recorded' if did not in old else 'withdrawn' if did not in new else 'changed'}")
     return out
 
 
@@ -76,39 +102,76 @@ class SignOffs:
     # the workflow
 
     def prepare(self, principal: Principal, period: str, entity: str, line: str, comment: str = "") -> dict:
-        require(principal, "preparer")
-        period = str(Period.parse(period))
-        run, found = self._line(period, entity, line)
-        relied = basis(found, self.runs.steps(run["id"]))
+        with self._refusal(principal, "prepare", period, entity, line):
+            require(principal, "preparer")
+            period = str(Period.parse(period))
+            run, found = self._line(period, entity, line)
+            self._open(period)
+            where = f"{period} {entity} {line}"
+            if found["status"] == "ERROR":
+                raise ConflictError(f"{where} is in ERROR ({error_cause(found)}) and cannot be prepared; fix the input "
+                                    f"and run 'soxauto close --period {period}' again")
+            if found["status"] == "INVESTIGATE" and not (comment or "").strip():
+                raise UsageError(f"{where} is INVESTIGATE ({', '.join(reasons(found))}): preparing it needs a comment "
+                                 "saying what was checked and why the open items stand")
+            relied = self._basis(found, self.runs.steps(run["id"]), period)
 
-        def decide(state: ev.LineState) -> tuple[str, dict]:
-            if state.state == "approved":
-                raise UsageError(f"{period} {entity} {line} was approved by {state.reviewed_by} at {state.reviewed_at}; "
-                                 "it is prepared again only after a rerun that changes its evidence suspends it")
-            return ("redo" if state.state in ("suspended", "rejected") else "prepare"), relied
+            def decide(state: ev.LineState) -> tuple[str, dict]:
+                if state.approved:
+                    raise ConflictError(f"{where} was approved by {state.reviewed_by} at {state.reviewed_at}; "
+                                        "it is prepared again only after a rerun that changes its evidence suspends it")
+                return ("redo" if state.state in ("suspended", "rejected") else "prepare"), relied
 
-        return self._act(principal.name, period, entity, line, comment, run["id"], decide)
+            return self._act(principal.name, period, entity, line, comment, run["id"], decide)
 
     def approve(self, principal: Principal, period: str, entity: str, line: str, comment: str = "") -> dict:
+        """Approve a prepared line; an INVESTIGATE line only with a comment, recorded as approved
+        with exception (the event's ``exception`` names the open items it accepts)."""
         return self._review("approve", principal, period, entity, line, comment)
 
     def reject(self, principal: Principal, period: str, entity: str, line: str, comment: str) -> dict:
-        if not (comment or "").strip():
-            raise UsageError(f"{period} {entity} {line}: a rejection needs a comment saying what to fix")
+        """Send a prepared line back with a comment saying what to fix."""
         return self._review("reject", principal, period, entity, line, comment)
 
+    def approve_reconciled(self, principal: Principal, period: str, entity: str, comment: str = "") -> dict:
+        """Approve, in one action, every prepared RECONCILED line of ``entity`` (the ones the system
+        prepared included), each recorded as its own event. A line the reviewer prepared, or one
+        not prepared, not RECONCILED or prepared on other data, is left out and reported."""
+        with self._refusal(principal, "approve_reconciled", period, entity):
+            require(principal, "reviewer")
+            _not_system(principal)
+            period = str(Period.parse(period))
+            run, lines = self._entity(period, entity)
+            self._open(period)
+            steps = self.runs.steps(run["id"])
+            text = (comment or "").strip() or f"approved in one action with every prepared RECONCILED line of {entity}"
+            events, skipped = [], []
+            for found in lines:
+                try:
+                    events.append(self._review_line("approve", principal, period, run, entity, found, steps, text, bulk=True))
+                except _Skip as why:
+                    skipped.append({"line": found["line"], "why": str(why)})
+            audit.append(self.runs.engine, principal.name, "signoff.approve_reconciled", run["id"], period=period,
+                         entity=entity, approved=[e["line"] for e in events], skipped={s["line"]: s["why"] for s in skipped})
+            locked = self._lock_if_complete(period, principal.name, run["id"], "every line of the period is approved") \
+                if events else None
+        return {"period": period, "entity": entity, "run_id": run["id"], "user": principal.name,
+                "approved": [e["line"] for e in events], "skipped": skipped, "events": events,
+                "period_locked": locked is not None or self.locked(period) is not None}
+
     def unlock(self, principal: Principal, period: str, reason: str) -> dict:
-        require(principal, "admin")
-        period = str(Period.parse(period))
-        if not (reason or "").strip():
-            raise UsageError(f"unlocking {period} needs a reason (it is kept in the sign-off history and audit log)")
+        with self._refusal(principal, "unlock", period):
+            require(principal, "admin")
+            period = str(Period.parse(period))
+            if not (reason or "").strip():
+                raise UsageError(f"unlocking {period} needs a reason (it is kept in the sign-off history and audit log)")
 
-        def decide(period_events: list[dict]) -> tuple[str, dict] | None:
-            if ev.period_lock(period_events) is None:
-                raise UsageError(f"period {period} is not locked")
-            return "unlock", {}
+            def decide(period_events: list[dict]) -> tuple[str, dict] | None:
+                if ev.period_lock(period_events) is None:
+                    raise ConflictError(f"period {period} is not locked")
+                return "unlock", {}
 
-        return self._act_period(principal.name, period, reason, None, decide, guard=False)
+            return self._act_period(principal.name, period, reason, None, decide, guard=False)
 
     # reading
 
@@ -127,9 +190,12 @@ class SignOffs:
             for ln in lines:
                 state = ev.fold([e for e in events if e["entity"] == ent and e["line"] == ln["line"]])
                 row = {"period": period, "entity": ent, "line": ln["line"], **state.to_dict(),
-                       "line_status": ln["status"], "unexplained_usd": ln.get("unexplained_usd")}
+                       "line_status": ln["status"], "reasons": reasons(ln), "unexplained_usd": ln.get("unexplained_usd"),
+                       "auto_certified": auto_certification(ln) is not None,
+                       "cause": error_cause(ln) if ln["status"] == "ERROR" else None,
+                       "open_items": len(open_items(ln))}
                 if state.state == "unsigned":  # what a preparer would rely on now
-                    now_basis = basis(ln, steps)
+                    now_basis = self._basis(ln, steps, period)
                     row.update(run_id=run["id"], evidence=now_basis["evidence"], fingerprints=now_basis["fingerprints"],
                                figures_sha256=now_basis["figures_sha256"])
                 out.append(row)
@@ -160,36 +226,33 @@ class SignOffs:
     # after a close
 
     def after_run(self, run_id: str) -> list[dict]:
-        """Suspend every prepared or approved sign-off whose basis this run changed; lock the
-        period again when every line is still approved. Returns the events written."""
+        """Suspend every prepared or approved sign-off whose basis this run changed; prepare, as
+        the system, every auto-certified line of a completed run that is unsigned or suspended;
+        lock the period again when every line is still approved. Returns the events written."""
         run = self.runs.run(run_id)
         if run is None:
             raise UsageError(f"no run {run_id} in the run store")
-        period, written = run["period"], []
+        period, suspended, prepared = run["period"], [], []
         steps = self.runs.steps(run_id)
         with self.runs.engine.connect() as con:
             signed = {(e["entity"], e["line"]) for e in ev.read(con, period) if e["entity"] is not None}
         for entity, lines in self.runs.recon_lines(run_id).items():
             for ln in lines:
-                if (entity, ln["line"]) not in signed:
-                    continue
-                now_basis = basis(ln, steps)
-
-                def decide(state: ev.LineState, now_basis=now_basis) -> tuple[str, dict] | None:
-                    if state.state not in ("prepared", "approved"):
-                        return None
-                    what = changes(state.basis, now_basis)
-                    return ("suspend", now_basis, f"run {run_id} changed what the sign-off relied on: "
-                            + "; ".join(what)) if what else None
-
-                event = self._act(run["user"], period, entity, ln["line"], "", run_id, decide)
-                if event is not None:
-                    written.append(event)
-        if written:
+                now_basis = self._basis(ln, steps, period)
+                if (entity, ln["line"]) in signed:
+                    event = self._act(run["user"], period, entity, ln["line"], "", run_id, _suspension(run_id, now_basis))
+                    suspended += [event] if event else []
+                code = auto_certification(ln) if run["status"] == "completed" else None
+                if code is not None:
+                    event = self._act(SYSTEM, period, entity, ln["line"], f"auto-certified: {code}", run_id,
+                                      _system_preparation(now_basis | {"auto_certification": code}))
+                    prepared += [event] if event else []
+        written = suspended + prepared
+        if suspended:
             # A period is locked only while every line is approved: a suspension ends its lock.
             # (Approvals are refused while a close holds the period, but one that committed just
             # before this close took its lock may have locked the period under it.)
-            lines = ", ".join(f"{e['entity']} {e['line']}" for e in written)
+            lines = ", ".join(f"{e['entity']} {e['line']}" for e in suspended)
 
             def end_lock(period_events: list[dict]) -> tuple[str, dict] | None:
                 return ("unlock", {}) if ev.period_lock(period_events) is not None else None
@@ -203,41 +266,118 @@ class SignOffs:
 
     # internals
 
+    @contextmanager
+    def _refusal(self, principal: Principal | None, action: str, period: str, entity: str | None = None,
+                 line: str | None = None) -> Iterator[None]:
+        """Record a refused action in the audit log (who, what, why), then raise it on."""
+        try:
+            yield
+        except SoxautoError as e:
+            audit.refused(self.runs.engine, getattr(principal, "name", None) or "anonymous", f"signoff.{action}", str(e),
+                          period=str(period), entity=entity, line=line)
+            raise
+
+    def _open(self, period: str) -> None:
+        """Refuse a sign-off of a locked period (every line of it is approved)."""
+        with self.runs.engine.connect() as con:
+            lock = ev.period_lock(ev.read(con, period, "", ""))
+        if lock is not None:
+            raise ConflictError(f"period {period} is locked since {lock['at']}: every line is approved; nothing is signed "
+                                f"until an admin runs 'soxauto signoff unlock {period} --reason \"why\"'")
+
     def _review(self, action: str, principal: Principal, period: str, entity: str, line: str, comment: str) -> dict:
-        require(principal, "reviewer")
-        period = str(Period.parse(period))
-        run, found = self._line(period, entity, line)
-        relied = basis(found, self.runs.steps(run["id"]))
-
-        def decide(state: ev.LineState) -> tuple[str, dict]:
-            if state.state != "prepared":
-                raise UsageError(f"{period} {entity} {line} is {state.state}; only a prepared line can be "
-                                 f"{'approved' if action == 'approve' else 'rejected'}")
-            if state.prepared_by == principal.name:
-                raise Forbidden(f"{principal.name} prepared {period} {entity} {line} and cannot review it; "
-                                "another reviewer must")
-            what = changes(state.basis, relied)
-            if what:
-                raise UsageError(f"{period} {entity} {line} was prepared on run {state.run_id}, but run {run['id']} "
-                                 f"differs ({'; '.join(what)}); it must be prepared again")
-            return action, relied
-
-        event = self._act(principal.name, period, entity, line, comment, run["id"], decide)
-        if action == "approve":
-            lock = self._lock_if_complete(period, principal.name, run["id"], "every line of the period is approved")
-            event["period_locked"] = lock is not None or self.locked(period) is not None
+        with self._refusal(principal, action, period, entity, line):
+            require(principal, "reviewer")
+            _not_system(principal)
+            period = str(Period.parse(period))
+            if action == "reject" and not (comment or "").strip():
+                raise UsageError(f"{period} {entity} {line}: a rejection needs a comment saying what to fix")
+            run, found = self._line(period, entity, line)
+            self._open(period)
+            event = self._review_line(action, principal, period, run, entity, found, self.runs.steps(run["id"]), comment)
+            if action == "approve":
+                lock = self._lock_if_complete(period, principal.name, run["id"], "every line of the period is approved")
+                event["period_locked"] = lock is not None or self.locked(period) is not None
         return event
 
-    def _line(self, period: str, entity: str, line: str) -> tuple[dict, dict]:
+    def _review_line(self, action: str, principal: Principal, period: str, run: dict, entity: str, found: dict,
+                     steps: list[dict], comment: str, *, bulk: bool = False) -> dict:
+        """Approve or reject one line of ``run``. With ``bulk``, a line the bulk approval leaves
+        out raises ``_Skip`` (its status and state are read in the same transaction as the write)."""
+        line, where, status = found["line"], f"{period} {entity} {found['line']}", found["status"]
+        relied = self._basis(found, steps, period)
+        recorded = recorders(self.runs, period, entity, line) if action == "approve" else set()
+        if action == "approve" and not bulk:
+            if status == "ERROR":
+                raise ConflictError(f"{where} is in ERROR ({error_cause(found)}) and cannot be approved; fix the input "
+                                    f"and run 'soxauto close --period {period}' again")
+            if status == "INVESTIGATE":
+                exception = exception_record(found)
+                if not (comment or "").strip():
+                    items = exception["open_items"]
+                    raise UsageError(f"{where} is INVESTIGATE ({', '.join(exception['reasons'])}): its approval is recorded "
+                                     f"as approved with exception and needs the reviewer's comment; it accepts "
+                                     f"{len(items)} open item{'' if len(items) == 1 else 's'}: "
+                                     f"{items_text(items, found.get('currency'))}")
+                relied = relied | {"exception": exception}
+
+        def decide(state: ev.LineState) -> tuple[str, dict]:
+            if bulk:
+                why = bulk_skip(principal.name, found, state.state, state.prepared_by)
+                if why:
+                    raise _Skip(why)
+            if state.state != "prepared":
+                raise ConflictError(f"{where} is {state.state}; only a prepared line can be "
+                                    f"{'approved' if action == 'approve' else 'rejected'}")
+            if state.prepared_by == principal.name:
+                raise Forbidden(f"{principal.name} prepared {where} and cannot review it; another reviewer must")
+            if principal.name in recorded:
+                if bulk:
+                    raise _Skip(f"{principal.name} recorded a disposition on it: another reviewer must approve it")
+                raise Forbidden(f"{principal.name} recorded a disposition on {where} and cannot approve it; another reviewer must")
+            what = changes(state.basis, relied)
+            if what and bulk:
+                raise _Skip(f"prepared on run {state.run_id}, but run {run['id']} differs: it must be prepared again")
+            if what:
+                raise ConflictError(f"{where} was prepared on run {state.run_id}, but run {run['id']} "
+                                    f"differs ({'; '.join(what)}); it must be prepared again")
+            return action, relied
+
+        return self._act(principal.name, period, entity, line, comment, run["id"], decide)
+
+    def _basis(self, line: dict, steps: list[dict], period: str) -> dict:
+        forced = in_force(self.runs, str(period), line["entity"])
+        return basis(line, steps, {d.id: d.sha256 for k, d in forced.items() if k[0] == line["line"]})
+
+    def after_revision(self, user: str, done: dict) -> dict | None:
+        """A disposition revised a line (close.dispositions): suspend its sign-off when what it
+        relied on changed."""
+        ln = done["line"]
+        now_basis = self._basis(ln, self.runs.steps(done["run_id"]), str(ln["period"]))
+        cause = (ln.get("revision_cause") or {}).get("disposition", "")
+
+        def decide(state: ev.LineState):
+            if state.state not in ("prepared", *APPROVED):
+                return None
+            what = changes(state.basis, now_basis)
+            return ("suspend", now_basis, f"disposition {cause} revised the line: " + "; ".join(what)) if what else None
+
+        return self._act(user, ln["period"], ln["entity"], ln["line"], "", done["run_id"], decide)
+
+    def _entity(self, period: str, entity: str) -> tuple[dict, list[dict]]:
         run = self.latest_run(period)
         if run is None:
             raise UsageError(f"period {period} has no completed close; run 'soxauto close --period {period}' first")
         lines = self.runs.recon_lines(run["id"])
         if entity not in lines:
             raise UsageError(f"entity '{entity}' is not in run {run['id']} of {period}{did_you_mean(entity, lines)}")
-        found = next((ln for ln in lines[entity] if ln["line"] == line), None)
+        return run, lines[entity]
+
+    def _line(self, period: str, entity: str, line: str) -> tuple[dict, dict]:
+        run, lines = self._entity(period, entity)
+        found = next((ln for ln in lines if ln["line"] == line), None)
         if found is None:
-            names = [ln["line"] for ln in lines[entity]]
+            names = [ln["line"] for ln in lines]
             raise UsageError(f"no line '{line}' for {entity} in run {run['id']}{did_you_mean(line, names)}; "
                              f"lines: {', '.join(names)}")
         return run, found
@@ -246,7 +386,7 @@ class SignOffs:
         rows = self.current(period)
 
         def decide(period_events: list[dict]) -> tuple[str, dict] | None:
-            if not rows or ev.period_lock(period_events) is not None or any(r["state"] != "approved" for r in rows):
+            if not rows or ev.period_lock(period_events) is not None or any(r["state"] not in APPROVED for r in rows):
                 return None
             return "lock", {}
 
@@ -288,6 +428,33 @@ class SignOffs:
         else:
             raise RuntimeError(f"could not record the sign-off of {period} {entity} {line} after 50 attempts")
         event = ev.event_dict({**values, "seq": seq})
+        extra = {k: event[k] for k in ("auto_certification", "exception") if event.get(k)}
         audit.append(self.runs.engine, user, f"signoff.{action}", run_id, period=period, entity=entity or None,
-                     line=line or None, comment=text, evidence=event["evidence"], fingerprints=event["fingerprints"])
+                     line=line or None, comment=text, evidence=event["evidence"], fingerprints=event["fingerprints"], **extra)
         return event
+
+
+def _not_system(principal: Principal) -> None:
+    if principal.name == SYSTEM:
+        raise Forbidden(f"'{SYSTEM}' is the system: it prepares auto-certified lines and never reviews one")
+
+
+def _suspension(run_id: str, now_basis: dict):
+    def decide(state: ev.LineState) -> tuple[str, dict, str] | None:
+        if state.state not in ("prepared", *APPROVED):
+            return None
+        what = changes(state.basis, now_basis)
+        return ("suspend", now_basis, f"run {run_id} changed what the sign-off relied on: " + "; ".join(what)) if what else None
+
+    return decide
+
+
+def _system_preparation(relied: dict):
+    """An auto-certified line nobody has signed, or whose sign-off a run suspended, is prepared by
+    the system; one a reviewer rejected waits for a person."""
+    def decide(state: ev.LineState) -> tuple[str, dict] | None:
+        if state.state == "unsigned":
+            return "prepare", relied
+        return ("redo", relied) if state.state == "suspended" else None
+
+    return decide

@@ -17,7 +17,7 @@ from soxauto.engines.capability import DIALECTS, Athena, DuckDB, SqlServer, capa
 from soxauto.engines.fake import FakeEngine
 from soxauto.errors import UsageError
 from soxauto.recon.keyjoin import key_query
-from soxauto.recon.lines import load_pack
+from soxauto.recon.pack import load_pack
 
 
 def q(sql: str) -> exp.Expression:

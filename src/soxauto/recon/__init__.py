@@ -11,7 +11,8 @@
     run         ``reconcile`` (one entity) and ``run_period`` (extract, test, reconcile)
 """
 
-from .lines import LineSpec, ReconPack, load_pack
+from .lines import LineSpec, ReconPack
+from .pack import load_pack
 from .result import BridgeResult, ControlReport, EntityResult, Finding, LineResult, ReconResult
 from .run import EntityRef, control_report, cr01, entities, reconcile, run_period
 from .status import Status

@@ -1,4 +1,8 @@
-"""Reconciliation lines and bridge families as data, loaded from the control pack.
+"""Reconciliation lines and bridge families as data: their specs and how each file is read.
+
+``recon.pack.load_pack`` puts a pack together from these readers, the bridge rules' fixture
+check (``recon.bridges``) and the threshold contracts; this module imports neither, so the
+specs sit below everything that uses them.
 
 ``packs/<pack>/recon/lines.yaml`` declares the lines, ``bridges.yaml`` the ordered bridge rules
 of each family, ``thresholds/*.yaml`` the threshold contracts and ``fixtures/key_rows.yaml``
@@ -19,8 +23,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from ..catalog import load_catalog
-from ..catalog.loader import _Located, default_pack
+from ..catalog.loader import _Located
 from ..catalog.model import Catalog
 from ..errors import CatalogError, Problem, did_you_mean
 
@@ -183,62 +186,12 @@ def check_columns(expr: exp.Expression, allowed, where: str, what: str, problems
             problems.append(Problem(where, f"unknown column '{col.name}' in {what}{did_you_mean(col.name, allowed)}"))
 
 
-def load_pack(pack: str | Path | None = None, catalog: Catalog | None = None) -> ReconPack:
-    from .bridges import check_fixtures
-    from .thresholds import load_thresholds
-
-    root = Path(pack) if pack else default_pack()
-    folder = root / "recon"
-    if not folder.is_dir():
-        raise CatalogError(f"{root}: no recon folder in this pack")
-    catalog = catalog or load_catalog(root)
-    problems: list[Problem] = []
-    vouchers, collections = _rule_files(folder, problems)
-    families = _load_families(_Located(folder / "bridges.yaml"), problems)
-    doc = _Located(folder / "lines.yaml")
-    lines = _load_lines(doc, catalog, families, vouchers, problems)
-    thresholds = load_thresholds(folder / "thresholds", problems)
-    ids = [s.id for s in lines]
-    for rule in thresholds.rules:
-        if rule.line is not None and rule.line not in ids:
-            problems.append(Problem(rule.where, f"threshold scoped to unknown line '{rule.line}'{did_you_mean(rule.line, ids)}"))
-    fixtures = folder / "fixtures" / "key_rows.yaml"
-    if fixtures.is_file():
-        problems.extend(check_fixtures(_Located(fixtures), families))
-    max_age = _days(doc, ("max_age_days",), doc.value.get("max_age_days", DEFAULT_MAX_AGE_DAYS), problems)
-    if problems:
-        raise CatalogError(f"recon pack {folder} has {len(problems)} problem(s)", problems)
-    return ReconPack(lines, MappingProxyType(families), thresholds, str(doc.value.get("version", "")), folder,
-                     vouchers, collections, max_age)
-
-
 def _days(doc: _Located, path: tuple, value, problems: list[Problem]) -> int:
     """A whole number of days, at least 1 (a bool is not a number here)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         problems.append(Problem(doc.at(*path), f"{path[-1]} is a whole number of days, at least 1; got {value!r}"))
         return 1
     return value
-
-
-def _rule_files(folder: Path, problems: list[Problem]) -> tuple[Any, Any]:
-    """The voucher classification and collections tagging rules, when the pack has them; their
-    mistakes join the pack's problems (each already ``file:line``)."""
-    from .classify import load_voucher_rules
-    from .rulefile import RuleFileError
-    from .tagging import load_collection_rules
-
-    out = []
-    for name, load in ((VOUCHER_CLASSIFICATION, load_voucher_rules), (COLLECTIONS_RULES, load_collection_rules)):
-        path = folder / name
-        if not path.is_file():
-            out.append(None)
-            continue
-        try:
-            out.append(load(path))
-        except RuleFileError as e:
-            problems.extend(e.problems or (Problem(str(path), str(e)),))
-            out.append(None)
-    return out[0], out[1]
 
 
 def _unknown_keys(raw: dict, allowed, at, problems: list[Problem], *path) -> None:

@@ -35,7 +35,8 @@ from .bridges import overlap_problems, overlap_query
 from .classify import EntityPeriod, MovementResult, classify_vouchers
 from .fx import FxRate, cents_at_least, closing_rate
 from .items import BOOKING, NO_HISTORY, TIMING, UNCLEARED, ItemHistory, LineItems, line_items, proposed_journals
-from .lines import CLASSIFIED_COLUMNS, FamilySpec, LineSpec, ReconPack, load_pack
+from .lines import CLASSIFIED_COLUMNS, FamilySpec, LineSpec, ReconPack
+from .pack import load_pack
 from .result import BridgeResult, ControlReport, EntityResult, Finding, LineResult, ReconResult
 from .review import ReviewResult, review_lists
 from .status import Facts, Status, decide

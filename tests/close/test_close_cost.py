@@ -55,6 +55,29 @@ def test_the_summary_adds_up_every_package_s_queries_and_prices_them(tmp_path):
             "minimum per query); cost 10.006225 USD at 5 USD per TB (10^12 bytes)") in text
 
 
+def test_the_statements_no_package_claims_count_through_the_reconcile_step(tmp_path):
+    package(tmp_path, "CR_04_EC_NG_2025-09", ("q1", 1_000_000, 5))
+    recon = {**step("CR_04_EC_NG_2025-09"), "stage": "reconcile", "item": "", "evidence_id": None,
+             "detail": {"query_usage": [{"execution_id": "r1", "data_scanned_bytes": 3_500_000, "engine_execution_ms": 7},
+                                        {"execution_id": "q1", "data_scanned_bytes": 1_000_000, "engine_execution_ms": 5}]}}
+    summary = summarize(tmp_path, [step("CR_04_EC_NG_2025-09"), recon], price_per_tb=Decimal("5"))
+    # q1 once; r1 (a reconciliation statement) billed at the 10 MB minimum like any query
+    assert (summary["athena"]["queries"], summary["athena"]["data_scanned_bytes"], summary["athena"]["billed_bytes"]) == (
+        2, 4_500_000, 20_000_000)
+
+
+def test_a_meter_hands_over_what_no_package_claimed_once():
+    from soxauto.engines.cost import Meter, QueryUsage
+
+    meter = Meter()
+    for n in ("bounds", "extract", "test"):
+        meter.record(QueryUsage(n, 1))
+    assert [u.execution_id for u in meter.claim("extract")] == ["extract", "test"]
+    meter.record(QueryUsage("recon", 1))
+    assert [u.execution_id for u in meter.drain_outside()] == ["bounds", "recon"]
+    assert meter.drain_outside() == () and meter.pending == ()
+
+
 def test_the_price_comes_from_the_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("SOXAUTO_ATHENA_PRICE_PER_TB", "6.25")
     package(tmp_path, "CR_04_EC_NG_2025-09", ("q1", 3_000_000, 10))

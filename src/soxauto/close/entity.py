@@ -204,6 +204,9 @@ def _reconcile(ctx: Context, engine: Engine, entity: str, fresh: dict, tests: di
               "control_reports": [control_report(ln, ctx.catalog).to_dict() for ln in result.lines if ln.control_report]}
     if written is not None:
         detail["items"] = written
+    meter = getattr(engine, "meter", None)
+    if meter is not None:  # Athena: the statements no evidence package claimed (close.report counts them)
+        detail["query_usage"] = [u.to_dict() for u in meter.drain_outside()]
     seconds = time.perf_counter() - t0
     ctx.runs.save_recon(ctx.run_id, entity, [ln.to_dict() for ln in result.lines], detail, seconds)
     ctx.notify(Event("reconcile", entity, "", seconds, len(result.lines)))

@@ -70,12 +70,18 @@ def fingerprint_changes(steps: list[dict], previous_steps: list[dict]) -> dict:
 
 def query_usage(steps: list[dict], store: Path) -> list:
     """The ``query.usage`` steps (``engines.cost``: Athena's bytes scanned and engine time per
-    execution) of the logs of the run's evidence packages, each execution once. A resumed run
+    execution) of the logs of the run's evidence packages, and the executions the reconcile
+    steps recorded (no package claimed them), each execution once. A resumed run
     counts the packages of every attempt, as they are stored."""
     from ..engines.cost import QueryUsage
 
     seen: dict[str, QueryUsage] = {}
     for s in steps:
+        if s["status"] == "done" and s["stage"] != EVIDENCE:  # a reconcile step: what no package claimed
+            for u in (s.get("detail") or {}).get("query_usage") or ():
+                seen.setdefault(u["execution_id"], QueryUsage(u["execution_id"], int(u["data_scanned_bytes"]),
+                                                              u.get("engine_execution_ms")))
+            continue
         if s["stage"] != EVIDENCE or s["status"] != "done" or not s["evidence_id"]:
             continue
         path = Path(store) / s["evidence_id"] / "log.jsonl"
@@ -162,9 +168,9 @@ def text(summary: dict, width: int = 110) -> str:
 
 
 def entity_rows(summary: dict) -> list[tuple]:
-    """(entity, items done, rows, tests p/f/e, lines R/I/E, unexplained USD, verdict) per entity."""
+    """(entity, items done, rows, tests p/f/e, lines R/I/E, unresolved USD, verdict) per entity."""
     recon = summary["reconciliation"]
-    totals = {e["entity"]: e["unexplained_usd_abs_total"] for e in recon["entities"]}
+    totals = {e["entity"]: e.get("unresolved_usd_abs_total", e["unexplained_usd_abs_total"]) for e in recon["entities"]}
     out = []
     for entity in summary["entities"]:
         mine = [s for s in summary["steps"] if s["entity"] == entity]
@@ -187,15 +193,15 @@ STYLE = {"RECONCILED": "green", "INVESTIGATE": "yellow", "ERROR": "red", "FAILED
 def render(console: Console, summary: dict) -> None:
     table = Table(title=f"Close {summary['period']}  run {summary['run_id']}: {summary['status']} "
                         f"(exit {summary['exit_code']})", title_justify="left")
-    for name in ("entity", "items", "rows", "tests p/f/e", "lines R/I/E", "unexplained USD", "status"):
+    for name in ("entity", "items", "rows", "tests p/f/e", "lines R/I/E", "unresolved USD", "status"):
         table.add_column(name, justify="left" if name in ("entity", "status") else "right")
     for row in entity_rows(summary):
         table.add_row(*row[:-1], f"[{STYLE.get(row[-1], 'white')}]{row[-1]}[/]")
     console.print(table)
     for ln in summary["reconciliation"]["lines"]:
         if ln["status"] != "RECONCILED":
-            console.print(f"  {ln['entity']} {ln['line']}: {ln['status']} {ln['reason']}, unexplained "
-                          f"{ln['unexplained_usd'] or 'n/a'} USD")
+            console.print(f"  {ln['entity']} {ln['line']}: {ln['status']} {', '.join(ln.get('reasons') or [ln['reason']])}, "
+                          f"unresolved {ln.get('unresolved_usd') or 'n/a'} USD")
     for s in summary["steps"]:
         if s["status"] in ("failed", "blocked"):
             console.print(f"  {s['entity']} {s['stage']} {s['item']}: {s['status']}: {s['error']}".replace("  :", ":"))

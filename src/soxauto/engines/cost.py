@@ -9,8 +9,10 @@ comes from). Money is exact: ``cost = billed bytes x price / 10^12`` in Decimal.
 
 The engine keeps a ``Meter`` of its executions. An evidence package claims the executions of
 its step (its extract and the C&A statements run after it) and writes one ``query.usage`` step
-per execution into its ``log.jsonl``; the close summary adds up the packages' steps
-(``close.report``).
+per execution into its ``log.jsonl``; what no package claims (the entity's time-bounds query and
+its reconciliation) goes into the entity's reconcile step; the close summary adds up both
+(``close.report``). Only the plan's period and scope checks, on the close's own engine before
+any worker starts, are not counted.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Meter:
 
     def __init__(self) -> None:
         self._pending: list[QueryUsage] = []
+        self._outside: list[QueryUsage] = []  # executions no package claimed (checks, a reconciliation)
         self._lock = threading.Lock()
 
     def record(self, usage: QueryUsage) -> None:
@@ -74,8 +77,18 @@ class Meter:
             ids = [u.execution_id for u in self._pending]
             start = ids.index(since_execution_id) if since_execution_id in ids else 0
             taken = tuple(self._pending[start:])
+            self._outside.extend(self._pending[:start])
             self._pending = []
             return taken
+
+    def drain_outside(self) -> tuple[QueryUsage, ...]:
+        """Every execution no evidence package claimed (the time-bounds query before an
+        entity's first extract, its reconciliation), once: the close records them in the
+        entity's reconcile step so that the run's total counts every query it sent."""
+        with self._lock:
+            out = tuple(self._outside + self._pending)
+            self._outside, self._pending = [], []
+            return out
 
     @property
     def pending(self) -> tuple[QueryUsage, ...]:

@@ -142,3 +142,15 @@ def test_missing_cr04_balance_is_a_warning(tmp_path):
     line = run_line(tmp_path, "COLLECTIONS", cr04=[balance("13011", "0.00")])
     assert [f.code for f in line.findings] == ["GL_BALANCE_MISSING"]
     assert "1 of the accounts 13011, 13012" in line.findings[0].message
+
+
+def test_a_failed_cr06_test_puts_every_line_of_the_entity_in_error(tmp_path):
+    """CR_06 is an entity-wide extract: the clearing of every line reads it."""
+    failed = TestResult("CR_06.tie_out", "running_tie_out", "error", Outcome.FAILED, failing_count=1,
+                        message="balance(2025-10-31) - balance(C) differs from the entries")
+    validations = {"CR_06": ValidationResult("CR_06", "EC_NG", Period(2025, 9), (failed,))}
+    for line in ("PACKAGES", "VOUCHERS", "CUSTOMER_AR"):
+        got = run_line(tmp_path, line, validations=validations)
+        assert (got.status, got.reasons, got.variance_usd) == (Status.ERROR, ("INPUT_TEST_FAILED",), None)
+        (finding,) = [f for f in got.findings if f.code == "INPUT_TEST_FAILED"]
+        assert finding.detail == ({"test": "CR_06.tie_out", "item": "CR_06", "outcome": "failed"},)

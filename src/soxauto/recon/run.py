@@ -1,8 +1,10 @@
 """Reconcile one entity and period: every line of the pack, computed in the engine.
 
 ``reconcile`` takes extracts that are already made (and, optionally, their C&A results);
-``run_period`` is the whole job for a list of entities: extract CR_03, CR_04, CR_05 and the
-TV items, run their tests, reconcile, and issue the control reports (CR_01).
+``run_period`` is the whole job for a list of entities: extract CR_03, CR_04, CR_05, CR_06
+and the TV items, run their tests, reconcile, and issue the control reports (CR_01). The
+reconciling items of each line (``recon.items``) are worked out from the key rows and CR_06's
+entries after the cutoff, with the data horizon H that CR_06 was bound with.
 
 Per entity, ``reconcile`` also computes what sits on the accounts (docs/classification.md):
 the voucher movement table (CR_03), the collections tagging (IPE_31) and the review lists

@@ -31,19 +31,10 @@ BRIDGE = typer.Option(..., "--bridge", help="The item's bridge (UNEXPLAINED for 
 @contextmanager
 def session(user: Optional[str]) -> Iterator[tuple]:
     """(config, RunStore, Principal, locked) for the acting user; ``locked(period)`` reads the sign-off."""
-    from ..auth import LocalUsers
-    from ..close.store import RunStore
-    from ..config import load_config
-    from ..signoff import SignOffs
+    from .signoff import acting
 
-    cfg = load_config()
-    runs = RunStore(cfg.run_store)
-    try:
-        principal = LocalUsers(runs, actor=user or cfg.user).principal(user or cfg.user)
-        signoffs = SignOffs(runs)
+    with acting(user) as (cfg, runs, signoffs, principal):
         yield cfg, runs, principal, _Locked(signoffs)
-    finally:
-        runs.close()
 
 
 class _Locked:

@@ -23,8 +23,8 @@ PERIOD = typer.Argument(..., help="Period YYYY-MM.")
 
 
 @contextmanager
-def session(user: Optional[str]) -> Iterator[tuple]:
-    """(SignOffs, Principal) for the acting user."""
+def acting(user: Optional[str]) -> Iterator[tuple]:
+    """(config, RunStore, SignOffs, Principal) for the acting user, the store closed after."""
     from ..auth import LocalUsers
     from ..close.store import RunStore
     from ..config import load_config
@@ -34,9 +34,16 @@ def session(user: Optional[str]) -> Iterator[tuple]:
     runs = RunStore(cfg.run_store)
     try:
         principal = LocalUsers(runs, actor=user or cfg.user).principal(user or cfg.user)
-        yield SignOffs(runs), principal
+        yield cfg, runs, SignOffs(runs), principal
     finally:
         runs.close()
+
+
+@contextmanager
+def session(user: Optional[str]) -> Iterator[tuple]:
+    """(SignOffs, Principal) for the acting user."""
+    with acting(user) as (_, _, signoffs, principal):
+        yield signoffs, principal
 
 
 def _said(event: dict) -> str:

@@ -116,10 +116,6 @@ class Item:
     carried: bool
 
     @property
-    def resolved(self) -> bool:
-        return self.open != 0 and self.disposition is not None
-
-    @property
     def unresolved(self) -> Decimal:
         return ZERO if self.disposition is not None else self.open
 
@@ -152,6 +148,20 @@ def cleared_part(delta: Decimal, movement: Decimal) -> Decimal:
     """Only a movement towards the target value clears, never more than the item."""
     s = sign(delta)
     return s * min(abs(delta), max(ZERO, -s * movement)) + ZERO  # + ZERO: never a "-0.00"
+
+
+def resolving(open_: Decimal, mine: Disposition | None, carried: Disposition | None) -> tuple[Disposition | None, bool]:
+    """Which disposition resolves an item of open amount ``open_``, and whether it is carried:
+    one recorded for this period (``mine``) when given for that amount; otherwise, when none
+    was recorded for this period, an ``explained`` one carried from the month before (the
+    caller passes it only for the same bridge and open amount). ``adjust`` never rolls forward."""
+    if open_ == 0:
+        return None, False
+    if mine is not None:
+        return (mine, False) if mine.open_lcy == open_ else (None, False)
+    if carried is not None and carried.kind == EXPLAINED:
+        return carried, True
+    return None, False
 
 
 def line_items(line: str, rows: Iterable[Mapping], natures: Mapping[str, str], clearing: Iterable[Mapping], *,
@@ -193,15 +203,11 @@ def line_items(line: str, rows: Iterable[Mapping], natures: Mapping[str, str], c
             open_ = ZERO
         else:
             open_ = delta
-        disposition, carried = None, False
-        if open_ != 0:
-            mine = history.dispositions.get((line, key, bridge))
-            if mine is not None and mine.open_lcy == open_:
-                disposition = mine
-                used.add((line, key, bridge))
-            elif (mine is None and prior is not None and prior.disposition is not None and prior.disposition.kind == EXPLAINED
-                  and prior.bridge == bridge and prior.open_lcy == open_):
-                disposition, carried = prior.disposition, True
+        mine = history.dispositions.get((line, key, bridge))
+        last = prior.disposition if prior is not None and prior.bridge == bridge and prior.open_lcy == open_ else None
+        disposition, carried = resolving(open_, mine, last)
+        if disposition is not None and not carried:
+            used.add((line, key, bridge))
         out.append(Item(key, bridge, nature, delta, r["material"], state, movement, cleared, open_, first,
                         window_end, None if first is None else (cutoff - first).days, disposition, carried))
     suspended = tuple(d for k, d in history.dispositions.items() if k[0] == line and k not in used)

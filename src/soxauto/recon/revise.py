@@ -10,8 +10,8 @@ open amount does not depend on dispositions, so only who resolves it changes, an
     resolved   = variance − unresolved
 
 and the status (``recon.status.decide``, the same function the close calls). The rule of which
-disposition applies is ``recon.items.line_items``'s: one recorded for this period applies when
-its open amount equals the item's; otherwise an ``explained`` disposition carried from an
+disposition applies is ``recon.items.resolving``, which the close uses too: one recorded for
+this period applies when its open amount equals the item's; otherwise an ``explained`` disposition carried from an
 earlier period keeps applying, unless one recorded for this period (for another amount)
 replaces it. A test holds the revised figures equal to a fresh reconciliation's.
 """
@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, Sequence
 import pyarrow as pa
 
 from .fx import FxRate, cents_at_least
-from .items import ADJUST, EXPLAINED, Disposition
+from .items import ADJUST, EXPLAINED, Disposition, resolving
 from .result import money
 from .status import Facts, Status, decide
 
@@ -46,15 +46,12 @@ def applied(items: Iterable[Mapping], dispositions: Mapping[Key, Disposition], p
         r = dict(row)
         open_ = _dec(r["open_lcy"])
         mine = dispositions.get((r["line"], r["key"], r["bridge"]))
-        carried = (r.get("disposition") == EXPLAINED and r.get("disposition_period") not in (None, period))
-        found: tuple | None = None
-        if open_ != 0:
-            if mine is not None and mine.open_lcy == open_:
-                found = (mine.kind, mine.id, mine.period, False)
-            elif mine is None and carried:
-                found = (r["disposition"], r["disposition_id"], r["disposition_period"], True)
-        kind, did, dperiod, carry = found or (None, None, None, False)
-        r.update(disposition=kind, disposition_id=did, disposition_period=dperiod, carried=carry)
+        earlier = r.get("disposition") == EXPLAINED and r.get("disposition_period") not in (None, period)
+        last = Disposition(r["disposition_id"], EXPLAINED, r["line"], r["key"], r["bridge"], open_,
+                           r["disposition_period"]) if earlier else None
+        found, carry = resolving(open_, mine, last)
+        r.update(disposition=None if found is None else found.kind, disposition_id=None if found is None else found.id,
+                 disposition_period=None if found is None else found.period, carried=carry)
         out.append(r)
     return out
 

@@ -187,6 +187,7 @@ class SignOffs:
         for ent, lines in self.runs.recon_lines(run["id"]).items():
             if entity is not None and ent != entity:
                 continue
+            forced = in_force(self.runs, period, ent)  # once per entity, not per line
             for ln in lines:
                 state = ev.fold([e for e in events if e["entity"] == ent and e["line"] == ln["line"]])
                 row = {"period": period, "entity": ent, "line": ln["line"], **state.to_dict(),
@@ -195,7 +196,7 @@ class SignOffs:
                        "cause": error_cause(ln) if ln["status"] == "ERROR" else None,
                        "open_items": len(open_items(ln))}
                 if state.state == "unsigned":  # what a preparer would rely on now
-                    now_basis = self._basis(ln, steps, period)
+                    now_basis = self._basis(ln, steps, period, forced)
                     row.update(run_id=run["id"], evidence=now_basis["evidence"], fingerprints=now_basis["fingerprints"],
                                figures_sha256=now_basis["figures_sha256"])
                 out.append(row)
@@ -237,8 +238,9 @@ class SignOffs:
         with self.runs.engine.connect() as con:
             signed = {(e["entity"], e["line"]) for e in ev.read(con, period) if e["entity"] is not None}
         for entity, lines in self.runs.recon_lines(run_id).items():
+            forced = in_force(self.runs, period, entity)  # once per entity, not per line
             for ln in lines:
-                now_basis = self._basis(ln, steps, period)
+                now_basis = self._basis(ln, steps, period, forced)
                 if (entity, ln["line"]) in signed:
                     event = self._act(run["user"], period, entity, ln["line"], "", run_id, _suspension(run_id, now_basis))
                     suspended += [event] if event else []
@@ -345,8 +347,10 @@ class SignOffs:
 
         return self._act(principal.name, period, entity, line, comment, run["id"], decide)
 
-    def _basis(self, line: dict, steps: list[dict], period: str) -> dict:
-        forced = in_force(self.runs, str(period), line["entity"])
+    def _basis(self, line: dict, steps: list[dict], period: str, forced: dict | None = None) -> dict:
+        """``basis`` with the line's dispositions in force; ``forced``: the entity's, when the
+        caller read them once for all its lines."""
+        forced = in_force(self.runs, str(period), line["entity"]) if forced is None else forced
         return basis(line, steps, {d.id: d.sha256 for k, d in forced.items() if k[0] == line["line"]})
 
     def after_revision(self, user: str, done: dict) -> dict | None:
